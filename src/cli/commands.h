@@ -1,0 +1,21 @@
+// commands.h: how a subcommand plugs into `moe`: setup adds its options to the app,
+// run executes it after parsing. One file per subcommand defines its Command.
+#pragma once
+#include <CLI/CLI.hpp>
+#include <functional>
+#include <string>
+#include <vector>
+
+namespace moe::cli {
+
+struct Command {
+  std::function<CLI::App*(CLI::App&)> setup;
+  std::function<int()> run;
+  CLI::App* sub = nullptr;
+};
+
+Command train_command();
+Command planned_command(const std::string& name, const std::string& what, const std::string& issue);
+std::vector<Command> all_commands();
+
+}  // namespace moe::cli

@@ -1,0 +1,35 @@
+// planned.cpp: subcommands whose systems have not landed yet. They parse, then exit
+// non-zero naming the issue that builds them, so scripts fail loudly, not silently.
+#include <fmt/core.h>
+
+#include "cli/commands.h"
+#include "moe/core/error.h"
+
+namespace moe::cli {
+
+Command planned_command(const std::string& name, const std::string& what, const std::string& issue) {
+  Command c;
+  c.setup = [name, what](CLI::App& app) {
+    CLI::App* sub = app.add_subcommand(name, what + " (not yet available)");
+    sub->allow_extras();
+    return sub;
+  };
+  c.run = [name, issue]() -> int {
+    throw Error(fmt::format("`moe {}` is not available in this version yet: it lands with {}", name, issue));
+  };
+  return c;
+}
+
+std::vector<Command> all_commands() {
+  return {
+      train_command(),
+      planned_command("eval", "Evaluate a checkpoint", "the language-model issue (#4)"),
+      planned_command("generate", "Generate text from a checkpoint", "the language-model issue (#4)"),
+      planned_command("chat", "Interactive generation", "the language-model issue (#4)"),
+      planned_command("inspect", "Parameter counts and shapes", "the language-model issue (#4)"),
+      planned_command("bench", "Benchmarks", "the MoE-layer (#3) and CPU-speed (#8) issues"),
+      planned_command("serve", "HTTP API and web UI", "the serving issue (#9)"),
+  };
+}
+
+}  // namespace moe::cli

@@ -1,0 +1,115 @@
+#include "moe/autograd/autograd.h"
+
+#include <algorithm>
+#include <unordered_set>
+
+#include "moe/ops/elementwise.h"
+
+namespace moe {
+
+namespace {
+thread_local bool g_grad_enabled = true;
+thread_local uint64_t g_next_seq = 0;
+}  // namespace
+
+bool grad_enabled() { return g_grad_enabled; }
+NoGradGuard::NoGradGuard() : prev_(g_grad_enabled) { g_grad_enabled = false; }
+NoGradGuard::~NoGradGuard() { g_grad_enabled = prev_; }
+uint64_t nodes_recorded() { return g_next_seq; }
+
+bool needs_grad(std::initializer_list<const Tensor*> inputs) {
+  if (!g_grad_enabled) return false;
+  for (const Tensor* t : inputs)
+    if (t->defined() && t->requires_grad()) return true;
+  return false;
+}
+
+bool needs_grad(const std::vector<Tensor>& inputs) {
+  if (!g_grad_enabled) return false;
+  for (const Tensor& t : inputs)
+    if (t.defined() && t.requires_grad()) return true;
+  return false;
+}
+
+void record(Tensor& out, const char* name, const std::vector<Tensor>& inputs, BackwardFn fn) {
+  if (!needs_grad(inputs)) return;
+  auto node = std::make_shared<Node>();
+  node->name = name;
+  node->seq = g_next_seq++;
+  node->edges.resize(inputs.size());
+  for (size_t i = 0; i < inputs.size(); ++i) {
+    const Tensor& in = inputs[i];
+    if (!in.defined() || !in.requires_grad()) continue;
+    Edge& e = node->edges[i];
+    if (in.grad_fn()) e.fn = in.grad_fn();
+    else e.leaf = in.impl_ptr();
+    e.shape = in.shape();
+    e.dtype = in.dtype();
+  }
+  node->backward = std::move(fn);
+  out.impl()->grad_fn = std::move(node);
+  out.impl()->requires_grad = true;
+}
+
+static Tensor accumulate(const Tensor& acc, const Tensor& g) {
+  // Out of place: a gradient tensor may be shared by several edges.
+  return acc.defined() ? add(acc, g) : g;
+}
+
+// A leaf's .grad may be changed in place later (clipping, zeroing), so it must own
+// its memory: take the tensor when nothing else refers to it, else copy it.
+static std::shared_ptr<TensorImpl> owned_grad(Tensor g) {
+  if (g.impl_ptr().use_count() == 1 && g.impl()->storage.use_count() == 1 && g.is_contiguous())
+    return g.impl_ptr();
+  return g.clone().impl_ptr();
+}
+
+void run_backward(const Tensor& root, const Tensor& grad) {
+  MOE_CHECK(root.defined() && root.requires_grad(),
+            "backward: the tensor does not require grad (no parameter or input asked for it)");
+  MOE_CHECK(grad.shape() == root.shape(), "backward: seed gradient {} does not match tensor {}",
+            shape_str(grad.shape()), shape_str(root.shape()));
+  NoGradGuard no_grad;
+  if (!root.grad_fn()) {  // a leaf
+    root.impl()->grad = owned_grad(accumulate(root.grad(), grad));
+    return;
+  }
+  // Gather reachable nodes (explicit stack: deep graphs cannot overflow).
+  std::vector<Node*> order;
+  std::unordered_set<Node*> seen;
+  std::vector<Node*> stack{root.grad_fn().get()};
+  seen.insert(stack.back());
+  while (!stack.empty()) {
+    Node* n = stack.back();
+    stack.pop_back();
+    order.push_back(n);
+    for (const Edge& e : n->edges)
+      if (e.fn && seen.insert(e.fn.get()).second) stack.push_back(e.fn.get());
+  }
+  std::sort(order.begin(), order.end(), [](Node* a, Node* b) { return a->seq > b->seq; });
+
+  root.grad_fn()->grad_accum = grad;
+  for (Node* n : order) {
+    if (!n->grad_accum.defined()) continue;
+    Tensor g = std::move(n->grad_accum);
+    n->grad_accum = Tensor();
+    std::vector<Tensor> grads = n->backward(g);
+    MOE_CHECK(grads.size() == n->edges.size(), "backward of '{}' returned {} gradients for {} inputs",
+              n->name, grads.size(), n->edges.size());
+    for (size_t i = 0; i < grads.size(); ++i) {
+      const Edge& e = n->edges[i];
+      if (!e.active() || !grads[i].defined()) continue;
+      MOE_CHECK(grads[i].shape() == e.shape, "backward of '{}': gradient {} for input {} of shape {}",
+                n->name, shape_str(grads[i].shape()), i, shape_str(e.shape));
+      if (e.fn) {
+        e.fn->grad_accum = accumulate(e.fn->grad_accum, grads[i]);
+      } else {
+        Tensor acc = accumulate(Tensor(e.leaf->grad), grads[i]);
+        grads[i] = Tensor();
+        e.leaf->grad = owned_grad(std::move(acc));
+      }
+    }
+  }
+}
+
+}  // namespace moe

@@ -1,0 +1,57 @@
+// cpu/elementwise.cpp: float32 elementwise and reduction kernels: the ref:: loops run
+// on contiguous chunks in parallel (the loops are already vectorisable; threads are
+// what this layer adds).
+#include "moe/core/parallel.h"
+#include "moe/kernels/kernels.h"
+
+namespace moe::kernels::cpu {
+
+// Transcendentals cost ~10-20 flops per element; plain arithmetic ~1.
+static int64_t unary_cost(Unary op) {
+  switch (op) {
+    case Unary::neg: case Unary::relu: case Unary::abs: case Unary::square: case Unary::sign:
+    case Unary::step: return 1;
+    default: return 16;
+  }
+}
+
+void unary(Unary op, const float* x, float* y, int64_t n, float param) {
+  parallel_for(n, unary_cost(op), [&](int64_t b, int64_t e) { ref::unary(op, x + b, y + b, e - b, param); });
+}
+
+void unary_backward(Unary op, const float* x, const float* y, const float* gy, float* gx, int64_t n,
+                    float param) {
+  parallel_for(n, unary_cost(op), [&](int64_t b, int64_t e) {
+    ref::unary_backward(op, x + b, y ? y + b : nullptr, gy + b, gx + b, e - b, param);
+  });
+}
+
+void binary(Binary op, const float* a, const float* b, float* out, const Strided& g) {
+  parallel_for(g.rows(), g.row_len(), [&](int64_t r0, int64_t r1) { ref::binary(op, a, b, out, g, r0, r1); });
+}
+
+void copy_strided(const float* src, float* dst, const Strided& g) {
+  parallel_for(g.rows(), g.row_len(), [&](int64_t r0, int64_t r1) { ref::copy_strided(src, dst, g, r0, r1); });
+}
+
+void reduce_sum(const float* x, float* out, int64_t outer, int64_t n, int64_t inner) {
+  if (outer >= 2 || inner < 2) {
+    parallel_for(outer, n * inner, [&](int64_t b, int64_t e) {
+      ref::reduce_sum(x + b * n * inner, out + b * inner, e - b, n, inner);
+    });
+  } else {  // one long reduction (e.g. a bias gradient): split the inner dim
+    parallel_for(inner, n, [&](int64_t b, int64_t e) {
+      for (int64_t j = b; j < e; ++j) out[j] = 0.0f;
+      for (int64_t i = 0; i < n; ++i)
+        for (int64_t j = b; j < e; ++j) out[j] += x[i * inner + j];
+    });
+  }
+}
+
+void reduce_max(const float* x, float* out, int64_t* argmax, int64_t outer, int64_t n, int64_t inner) {
+  parallel_for(outer, n * inner, [&](int64_t b, int64_t e) {
+    ref::reduce_max(x + b * n * inner, out + b * inner, argmax ? argmax + b * inner : nullptr, e - b, n, inner);
+  });
+}
+
+}  // namespace moe::kernels::cpu

@@ -1,0 +1,65 @@
+#include "moe/ops/dispatch.h"
+
+namespace moe {
+
+Backend backend_of(const Tensor& t, const char* op) {
+  MOE_CHECK(t.defined(), "{}: undefined tensor", op);
+  if (t.device() == Device::CUDA) {
+    MOE_CHECK(t.dtype() == DType::f32, "{}: CUDA tensors must be float32, got {}", op, dtype_name(t.dtype()));
+    return Backend::cuda_f32;
+  }
+  switch (t.dtype()) {
+    case DType::f32: return Backend::cpu_f32;
+    case DType::f64: return Backend::ref_f64;
+    default: break;
+  }
+  throw Error(fmt::format("{}: expected a float32 or float64 tensor, got {}", op, t.str()));
+}
+
+void check_same_kind(const Tensor& a, const Tensor& b, const char* op) {
+  MOE_CHECK(a.dtype() == b.dtype(), "{}: dtype mismatch: {} vs {}", op, a.str(), b.str());
+  MOE_CHECK(a.device() == b.device(), "{}: device mismatch: {} on {} vs {} on {}", op, a.str(),
+            device_name(a.device()), b.str(), device_name(b.device()));
+}
+
+void check_float(const Tensor& t, const char* op) {
+  MOE_CHECK(is_floating(t.dtype()), "{}: expected a floating tensor, got {}", op, t.str());
+}
+
+kernels::Strided make_strided(const Shape& out_shape, const Tensor& a, const Tensor* b) {
+  const int n = static_cast<int>(out_shape.size());
+  // Strides of x broadcast to out_shape (0 on broadcast and leading dims).
+  auto bstrides = [&](const Tensor& x) {
+    Shape s(n, 0);
+    const int off = n - static_cast<int>(x.dim());
+    for (int i = 0; i < x.dim(); ++i) s[off + i] = x.shape()[i] == 1 ? 0 : x.strides()[i];
+    return s;
+  };
+  Shape sa = bstrides(a), sb = b ? bstrides(*b) : Shape(n, 0);
+  kernels::Strided g;
+  for (int i = 0; i < n; ++i) {
+    if (out_shape[i] == 1) continue;
+    if (g.ndim > 0) {
+      int last = g.ndim - 1;  // merge dim i into the previous kept dim when both inputs allow
+      if (g.stride_a[last] == sa[i] * out_shape[i] && g.stride_b[last] == sb[i] * out_shape[i]) {
+        g.shape[last] *= out_shape[i];
+        g.stride_a[last] = sa[i];
+        g.stride_b[last] = sb[i];
+        continue;
+      }
+    }
+    MOE_CHECK(g.ndim < kernels::kMaxDims, "elementwise op: more than {} non-mergeable dims in {}",
+              kernels::kMaxDims, shape_str(out_shape));
+    g.shape[g.ndim] = out_shape[i];
+    g.stride_a[g.ndim] = sa[i];
+    g.stride_b[g.ndim] = sb[i];
+    ++g.ndim;
+  }
+  if (g.ndim == 0) {  // a single element
+    g.ndim = 1;
+    g.shape[0] = 1;
+  }
+  return g;
+}
+
+}  // namespace moe

@@ -1,0 +1,22 @@
+// ops/dispatch.h: which kernel backend runs an op, and the strided geometry builder.
+// Ops choose with a visible switch:
+//   switch (backend_of(x, "relu")) { case Backend::cpu_f32: ...; case Backend::ref_f64: ...; }
+#pragma once
+#include "moe/core/tensor.h"
+#include "moe/kernels/kernels.h"
+
+namespace moe {
+
+enum class Backend { cpu_f32, ref_f64, cuda_f32 };
+
+// The backend for a floating tensor; throws naming `op` for int tensors.
+Backend backend_of(const Tensor& t, const char* op);
+// Checks that all tensors share dtype and device; throws naming `op` and the two tensors.
+void check_same_kind(const Tensor& a, const Tensor& b, const char* op);
+void check_float(const Tensor& t, const char* op);
+
+// Geometry for an elementwise op with contiguous output of `out_shape`, reading `a`
+// (and `b`) broadcast to it, with size-1 dims dropped and compatible dims merged.
+kernels::Strided make_strided(const Shape& out_shape, const Tensor& a, const Tensor* b = nullptr);
+
+}  // namespace moe

@@ -1,0 +1,41 @@
+// test_util.h: helpers shared by the tests: closeness checks and gradcheck asserts.
+#pragma once
+#include <gtest/gtest.h>
+
+#include <cmath>
+#include <vector>
+
+#include "moe/autograd/gradcheck.h"
+#include "moe/moe.h"
+
+namespace moe::test {
+
+inline void expect_close(const Tensor& t, const std::vector<double>& want, double tol = 1e-5) {
+  std::vector<double> got = t.to_vector<double>();
+  ASSERT_EQ(got.size(), want.size()) << t.str();
+  for (size_t i = 0; i < got.size(); ++i)
+    EXPECT_NEAR(got[i], want[i], tol * std::max(1.0, std::abs(want[i]))) << "element " << i << " of " << t.str();
+}
+
+inline void expect_tensors_close(const Tensor& a, const Tensor& b, double tol = 1e-5) {
+  ASSERT_EQ(a.shape(), b.shape()) << a.str() << " vs " << b.str();
+  expect_close(a, b.to_vector<double>(), tol);
+}
+
+#define EXPECT_GRADCHECK(...)                                  \
+  do {                                                         \
+    ::moe::GradcheckResult r_ = ::moe::gradcheck(__VA_ARGS__); \
+    EXPECT_TRUE(r_.ok) << r_.detail;                           \
+  } while (0)
+
+// Random float64 tensor, values in [lo, hi).
+inline Tensor rand64(const Shape& s, uint64_t seed, double lo = -1.0, double hi = 1.0) {
+  Rng rng(seed);
+  return Tensor::rand(s, rng, lo, hi, DType::f64);
+}
+inline Tensor rand32(const Shape& s, uint64_t seed, double lo = -1.0, double hi = 1.0) {
+  Rng rng(seed);
+  return Tensor::rand(s, rng, lo, hi, DType::f32);
+}
+
+}  // namespace moe::test
