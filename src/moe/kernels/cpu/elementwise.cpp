@@ -1,6 +1,8 @@
 // cpu/elementwise.cpp: float32 elementwise and reduction kernels: the ref:: loops run
 // on contiguous chunks in parallel (the loops are already vectorisable; threads are
 // what this layer adds).
+#include <vector>
+
 #include "moe/core/parallel.h"
 #include "moe/kernels/kernels.h"
 
@@ -41,9 +43,10 @@ void reduce_sum(const float* x, float* out, int64_t outer, int64_t n, int64_t in
     });
   } else {  // one long reduction (e.g. a bias gradient): split the inner dim
     parallel_for(inner, n, [&](int64_t b, int64_t e) {
-      for (int64_t j = b; j < e; ++j) out[j] = 0.0f;
+      std::vector<double> acc(e - b, 0.0);  // double accumulation, as ref::reduce_sum
       for (int64_t i = 0; i < n; ++i)
-        for (int64_t j = b; j < e; ++j) out[j] += x[i * inner + j];
+        for (int64_t j = b; j < e; ++j) acc[j - b] += x[i * inner + j];
+      for (int64_t j = b; j < e; ++j) out[j] = static_cast<float>(acc[j - b]);
     });
   }
 }
