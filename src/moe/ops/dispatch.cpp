@@ -62,4 +62,21 @@ kernels::Strided make_strided(const Shape& out_shape, const Tensor& a, const Ten
   return g;
 }
 
+void gemm_at(const char* op, bool ta, bool tb, int64_t M, int64_t N, int64_t K, const Tensor& A, int64_t a_off,
+             int64_t lda, const Tensor& B, int64_t b_off, int64_t ldb, double beta, const Tensor& C, int64_t c_off,
+             int64_t ldc) {
+  if (M == 0 || N == 0) return;
+  switch (backend_of(C, op)) {
+    case Backend::cpu_f32:
+      kernels::cpu::gemm(ta, tb, M, N, K, 1.0f, A.data<float>() + a_off, lda, B.data<float>() + b_off, ldb,
+                         static_cast<float>(beta), C.data<float>() + c_off, ldc);
+      break;
+    case Backend::ref_f64:
+      kernels::ref::gemm<double>(ta, tb, M, N, K, 1.0, A.data<double>() + a_off, lda, B.data<double>() + b_off, ldb,
+                                 beta, C.data<double>() + c_off, ldc);
+      break;
+    case Backend::cuda_f32: throw Error(fmt::format("{}: CUDA backend not built", op));
+  }
+}
+
 }  // namespace moe

@@ -19,4 +19,10 @@ void check_float(const Tensor& t, const char* op);
 // (and `b`) broadcast to it, with size-1 dims dropped and compatible dims merged.
 kernels::Strided make_strided(const Shape& out_shape, const Tensor& a, const Tensor* b = nullptr);
 
+// C[c_off..] (M, N) = op(A[a_off..]) op(B[b_off..]) + beta C on the tensors' backend
+// (offsets in elements from each tensor's first element; row-major leading dims).
+void gemm_at(const char* op, bool trans_a, bool trans_b, int64_t M, int64_t N, int64_t K, const Tensor& A,
+             int64_t a_off, int64_t lda, const Tensor& B, int64_t b_off, int64_t ldb, double beta,
+             const Tensor& C, int64_t c_off, int64_t ldc);
+
 }  // namespace moe

@@ -26,26 +26,11 @@ GemmOperand as_operand(const Tensor& m) {
   return {cm, false, std::max<int64_t>(c, 1)};
 }
 
-// C (M, N) = op(A) op(B) (+ beta C) on the dtype's backend.
-void gemm(const char* op, bool ta, bool tb, int64_t M, int64_t N, int64_t K, const Tensor& A, int64_t lda,
-          const Tensor& B, int64_t ldb, double beta, const Tensor& C, int64_t ldc) {
-  switch (backend_of(C, op)) {
-    case Backend::cpu_f32:
-      kernels::cpu::gemm(ta, tb, M, N, K, 1.0f, A.data<float>(), lda, B.data<float>(), ldb,
-                         static_cast<float>(beta), C.data<float>(), ldc);
-      break;
-    case Backend::ref_f64:
-      kernels::ref::gemm<double>(ta, tb, M, N, K, 1.0, A.data<double>(), lda, B.data<double>(), ldb, beta,
-                                 C.data<double>(), ldc);
-      break;
-    case Backend::cuda_f32: throw Error(fmt::format("{}: CUDA backend not built", op));
-  }
-}
-
 // out (M, N) = a (M, K) @ b (K, N) for 2-D views, with beta accumulate into out.
 void mm_into(const char* op, const Tensor& a, const Tensor& b, const Tensor& out, double beta = 0.0) {
   GemmOperand A = as_operand(a), B = as_operand(b);
-  gemm(op, A.trans, B.trans, a.size(0), b.size(1), a.size(1), A.keep, A.ld, B.keep, B.ld, beta, out, out.size(1));
+  gemm_at(op, A.trans, B.trans, a.size(0), b.size(1), a.size(1), A.keep, 0, A.ld, B.keep, 0, B.ld, beta, out, 0,
+          out.size(1));
 }
 
 Tensor mm(const Tensor& a, const Tensor& b) {
