@@ -48,6 +48,20 @@ void reduce_max(const T* x, T* out, int64_t* argmax, int64_t outer, int64_t n, i
 template <class T>
 void gemm(bool trans_a, bool trans_b, int64_t M, int64_t N, int64_t K, T alpha, const T* A,
           int64_t lda, const T* B, int64_t ldb, T beta, T* C, int64_t ldc);
+// ---- MoE dispatch / combine (rows sorted by expert; see moe/moe/dispatch.h) ----
+// out (A, D): out[p] = x[rows[p]] for p in [p0, p1).
+template <class T>
+void gather_rows(const T* x, const int64_t* rows, int64_t D, T* out, int64_t p0, int64_t p1);
+// out (N, D): out[t] = sum over p in pos[off[t]..off[t+1]) of w[p] * ys[p] (w null: 1),
+// tokens [t0, t1), summed in that fixed order.
+template <class T>
+void combine_rows(const T* ys, const T* w, const int64_t* off, const int64_t* pos, int64_t D, T* out, int64_t t0,
+                  int64_t t1);
+// Backward of combine for positions [p0, p1): dys[p] = w[p] g[token[p]],
+// dw[p] = <g[token[p]], ys[p]> (either output may be null).
+template <class T>
+void combine_backward(const T* g, const T* ys, const T* w, const int64_t* token, int64_t D, T* dys, T* dw, int64_t p0,
+                      int64_t p1);
 }  // namespace ref
 
 // The float32 fast backends (cpu::, cuda::) share these signatures, one macro per
@@ -66,7 +80,15 @@ void gemm(bool trans_a, bool trans_b, int64_t M, int64_t N, int64_t K, T alpha, 
   void gemm(bool trans_a, bool trans_b, int64_t M, int64_t N, int64_t K, T alpha, const T* A, \
             int64_t lda, const T* B, int64_t ldb, T beta, T* C, int64_t ldc);
 
+#define MOE_DISPATCH_KERNELS(T)                                                                     \
+  void gather_rows(const T* x, const int64_t* rows, int64_t A, int64_t D, T* out);                   \
+  void combine_rows(const T* ys, const T* w, const int64_t* off, const int64_t* pos, int64_t N,       \
+                    int64_t D, T* out);                                                              \
+  void combine_backward(const T* g, const T* ys, const T* w, const int64_t* token, int64_t A,         \
+                        int64_t D, T* dys, T* dw);
+
 #define MOE_FAST_KERNELS(T) \
+  MOE_DISPATCH_KERNELS(T) \
   MOE_ELEMENTWISE_KERNELS(T) \
   MOE_GEMM_KERNELS(T)
 
