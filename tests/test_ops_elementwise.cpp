@@ -34,6 +34,8 @@ std::vector<UnaryCase> unary_cases() {
       {"softplus", [](const Tensor& x) { return softplus(x); }, [](double x) { return std::log1p(std::exp(x)); }, -3, 3},
       {"abs", [](const Tensor& x) { return abs(x); }, [](double x) { return std::abs(x); }, -2, 2},
       {"square", [](const Tensor& x) { return square(x); }, [](double x) { return x * x; }, -2, 2},
+      {"normal_cdf", [](const Tensor& x) { return normal_cdf(x); },
+       [](double x) { return 0.5 * std::erfc(-x / std::sqrt(2.0)); }, -3, 3},
       {"pow1.5", [](const Tensor& x) { return pow(x, 1.5); }, [](double x) { return std::pow(x, 1.5); }, 0.5, 2},
   };
 }

@@ -10,7 +10,7 @@
 namespace moe::kernels {
 
 enum class Unary : uint8_t {
-  neg, exp, log, sqrt, tanh, sigmoid, relu, gelu, silu, softplus, abs, square, pow, sign, step
+  neg, exp, log, sqrt, tanh, sigmoid, relu, gelu, silu, softplus, abs, square, pow, sign, step, normal_cdf
 };
 enum class Binary : uint8_t { add, sub, mul, div, maximum, minimum, eq, ne, lt, le, gt, ge };
 

@@ -47,6 +47,7 @@ const char* unary_name(Unary op) {
     case Unary::pow: return "pow";
     case Unary::sign: return "sign";
     case Unary::step: return "step";
+    case Unary::normal_cdf: return "normal_cdf";
   }
   return "unary";
 }
@@ -184,6 +185,7 @@ Tensor silu(const Tensor& x) { return unary_op(Unary::silu, x); }
 Tensor softplus(const Tensor& x) { return unary_op(Unary::softplus, x); }
 Tensor abs(const Tensor& x) { return unary_op(Unary::abs, x); }
 Tensor square(const Tensor& x) { return unary_op(Unary::square, x); }
+Tensor normal_cdf(const Tensor& x) { return unary_op(Unary::normal_cdf, x); }
 
 Tensor activation(const Tensor& x, const std::string& name) {
   if (name == "relu") return relu(x);

@@ -32,6 +32,7 @@ Tensor silu(const Tensor& x);
 Tensor softplus(const Tensor& x);
 Tensor abs(const Tensor& x);
 Tensor square(const Tensor& x);
+Tensor normal_cdf(const Tensor& x);  // Phi(x), the standard normal CDF
 
 // Activation by name ("relu", "gelu", "silu", "tanh", "sigmoid", "identity"); throws
 // naming the valid names otherwise.

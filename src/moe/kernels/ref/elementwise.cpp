@@ -51,6 +51,7 @@ template <class T> T apply_unary(Unary op, T x, T p) {
     case Unary::pow: return std::pow(x, p);
     case Unary::sign: return T((x > T(0)) - (x < T(0)));
     case Unary::step: return x > T(0) ? T(1) : T(0);
+    case Unary::normal_cdf: return T(0.5) * (T(1) + std::erf(x * T(M_SQRT1_2)));
   }
   return x;
 }
@@ -76,6 +77,7 @@ template <class T> T unary_derivative(Unary op, T x, T y, T p) {
     case Unary::pow: return p * std::pow(x, p - T(1));
     case Unary::sign:
     case Unary::step: return T(0);
+    case Unary::normal_cdf: return std::exp(T(-0.5) * x * x) * T(0.3989422804014327);
   }
   return T(0);
 }
