@@ -27,6 +27,18 @@ struct Strided {
   int64_t row_len() const { return ndim ? shape[ndim - 1] : 1; }
 };
 
+// Hyperparameters of one optimizer update over one parameter (formulas in optim/sgd.h
+// and optim/adam.h). `step` is the parameter's update count including this one (>= 1).
+struct SgdHyper {
+  double lr = 0, momentum = 0, weight_decay = 0;
+  bool nesterov = false;
+};
+struct AdamHyper {
+  double lr = 0, beta1 = 0, beta2 = 0, eps = 0, weight_decay = 0;
+  bool decoupled_weight_decay = false;  // AdamW (true) or Adam's L2 term (false)
+  int64_t step = 1;
+};
+
 namespace ref {
 // y[i] = op(x[i]); `param` is the exponent for pow.
 template <class T> void unary(Unary op, const T* x, T* y, int64_t n, T param);
@@ -62,6 +74,14 @@ void combine_rows(const T* ys, const T* w, const int64_t* off, const int64_t* po
 template <class T>
 void combine_backward(const T* g, const T* ys, const T* w, const int64_t* token, int64_t D, T* dys, T* dw, int64_t p0,
                       int64_t p1);
+// In-place optimizer updates over n elements; p: parameter, g: its gradient.
+// momentum_buf may be null when h.momentum == 0.
+template <class T> void sgd_update(T* p, const T* g, T* momentum_buf, int64_t n, const SgdHyper& h);
+template <class T> void adam_update(T* p, const T* g, T* m, T* v, int64_t n, const AdamHyper& h);
+// Sum of x[i]^2 accumulated in double; x *= s in place; true when no NaN/Inf.
+template <class T> double sum_squares(const T* x, int64_t n);
+template <class T> void scale_inplace(T* x, int64_t n, T s);
+template <class T> bool all_finite(const T* x, int64_t n);
 }  // namespace ref
 
 // The float32 fast backends (cpu::, cuda::) share these signatures, one macro per
@@ -87,10 +107,19 @@ void combine_backward(const T* g, const T* ys, const T* w, const int64_t* token,
   void combine_backward(const T* g, const T* ys, const T* w, const int64_t* token, int64_t A,         \
                         int64_t D, T* dys, T* dw);
 
+#define MOE_OPTIM_KERNELS(T)                                                          \
+  void sgd_update(T* p, const T* g, T* momentum_buf, int64_t n, const SgdHyper& h);   \
+  void adam_update(T* p, const T* g, T* m, T* v, int64_t n, const AdamHyper& h);      \
+  double sum_squares(const T* x, int64_t n);                                          \
+  void scale_inplace(T* x, int64_t n, T s);                                           \
+  bool all_finite(const T* x, int64_t n);
+
+
 #define MOE_FAST_KERNELS(T) \
   MOE_DISPATCH_KERNELS(T) \
   MOE_ELEMENTWISE_KERNELS(T) \
-  MOE_GEMM_KERNELS(T)
+  MOE_GEMM_KERNELS(T) \
+  MOE_OPTIM_KERNELS(T)
 
 namespace cpu {
 MOE_FAST_KERNELS(float)

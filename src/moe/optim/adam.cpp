@@ -1,0 +1,52 @@
+// optim/adam.cpp: Adam and AdamW over the optim kernels.
+#include "moe/optim/adam.h"
+
+#include "moe/ops/dispatch.h"
+
+namespace moe::optim {
+
+Adam::Adam(NamedTensors params, const AdamOptions& options, bool decoupled_weight_decay, const char* kind)
+    : Optimizer(std::move(params), options.lr, kind), options_(options),
+      decoupled_weight_decay_(decoupled_weight_decay) {
+  MOE_CHECK(options.beta1 >= 0.0 && options.beta1 < 1.0, "{}: beta1 must be in [0, 1), got {}", kind, options.beta1);
+  MOE_CHECK(options.beta2 >= 0.0 && options.beta2 < 1.0, "{}: beta2 must be in [0, 1), got {}", kind, options.beta2);
+  MOE_CHECK(options.eps >= 0.0, "{}: eps must be >= 0, got {}", kind, options.eps);
+  MOE_CHECK(options.weight_decay >= 0.0, "{}: weight_decay must be >= 0, got {}", kind, options.weight_decay);
+  for (const auto& [name, p] : this->params()) {
+    m_.push_back(add_state("adam.m." + name, p.shape(), p.dtype()));
+    v_.push_back(add_state("adam.v." + name, p.shape(), p.dtype()));
+    steps_.push_back(add_state("adam.step." + name, {}, DType::i64));
+  }
+}
+
+int64_t Adam::param_step(size_t index) const {
+  MOE_CHECK(index < steps_.size(), "{}.param_step: index {} out of range for {} parameters", kind(), index,
+            steps_.size());
+  return *steps_[index].data<int64_t>();
+}
+
+void Adam::update(size_t index, const Tensor& param, const Tensor& grad) {
+  int64_t& step = *steps_[index].data<int64_t>();
+  kernels::AdamHyper h;
+  h.lr = lr();
+  h.beta1 = options_.beta1;
+  h.beta2 = options_.beta2;
+  h.eps = options_.eps;
+  h.weight_decay = options_.weight_decay;
+  h.decoupled_weight_decay = decoupled_weight_decay_;
+  h.step = step + 1;
+  const Tensor &m = m_[index], &v = v_[index];
+  const int64_t n = param.numel();
+  switch (backend_of(param, kind())) {
+    case Backend::cpu_f32:
+      kernels::cpu::adam_update(param.data<float>(), grad.data<float>(), m.data<float>(), v.data<float>(), n, h);
+      break;
+    case Backend::ref_f64:
+      kernels::ref::adam_update(param.data<double>(), grad.data<double>(), m.data<double>(), v.data<double>(), n, h);
+      break;
+    case Backend::cuda_f32: throw Error(fmt::format("{}.step: CUDA backend not built", kind()));
+  }
+  step = h.step;
+}
+
+}  // namespace moe::optim
