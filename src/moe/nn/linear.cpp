@@ -7,14 +7,10 @@
 
 namespace moe::nn {
 
-namespace {
-// U(-bound, bound) with bound = 1/sqrt(fan_in): torch.nn.Linear's default for both the
-// weight (kaiming_uniform with a = sqrt(5)) and the bias.
 Tensor uniform_fan_in(const Shape& shape, int64_t fan_in, Rng& rng, DType dtype) {
   const double bound = 1.0 / std::sqrt(static_cast<double>(fan_in));
   return Tensor::rand(shape, rng, -bound, bound, dtype);
 }
-}  // namespace
 
 Linear::Linear(int64_t in_features, int64_t out_features, Rng& rng, bool bias, DType dtype)
     : in_features_(in_features), out_features_(out_features) {

@@ -6,6 +6,10 @@
 
 namespace moe::nn {
 
+// U(-bound, bound) with bound = 1/sqrt(fan_in): torch.nn.Linear's default for both the
+// weight (kaiming_uniform with a = sqrt(5)) and the bias.
+Tensor uniform_fan_in(const Shape& shape, int64_t fan_in, Rng& rng, DType dtype);
+
 // Parameters "weight" (out, in) and "bias" (out). Initialised as torch.nn.Linear:
 // kaiming_uniform(a = sqrt(5)) gives W ~ U(-1/sqrt(in), 1/sqrt(in)), and b ~ the same
 // bound; weight is drawn first, then bias.
