@@ -82,6 +82,43 @@ template <class T> void adam_update(T* p, const T* g, T* m, T* v, int64_t n, con
 template <class T> double sum_squares(const T* x, int64_t n);
 template <class T> void scale_inplace(T* x, int64_t n, T s);
 template <class T> bool all_finite(const T* x, int64_t n);
+// ---- softmax family: x, y, gx, gy: (rows, n) contiguous; one row at a time ----
+// y = softmax(x) per row, the row max subtracted first (so exp never overflows).
+template <class T> void softmax_rows(const T* x, T* y, int64_t rows, int64_t n);
+// y = log_softmax(x) = x - max - log(sum(exp(x - max))) per row.
+template <class T> void log_softmax_rows(const T* x, T* y, int64_t rows, int64_t n);
+// Softmax Jacobian-vector product: gx = y * (gy - sum(gy * y)), y = softmax(x).
+template <class T> void softmax_backward_rows(const T* y, const T* gy, T* gx, int64_t rows, int64_t n);
+// gx = gy - exp(y) * sum(gy), y = log_softmax(x).
+template <class T> void log_softmax_backward_rows(const T* y, const T* gy, T* gx, int64_t rows, int64_t n);
+// Fused softmax cross-entropy, logits: (rows, classes), target: (rows), already in
+// [0, classes) or == ignore_index. loss[r] = lse[r] - logits[r, target[r]] with
+// lse = logsumexp of the row; ignored rows get loss 0 and lse 0.
+template <class T>
+void cross_entropy_rows(const T* logits, const int64_t* target, T* loss, T* lse, int64_t rows,
+                        int64_t classes, int64_t ignore_index);
+// glogits = (softmax(logits) - onehot(target)) * scale, from the saved lse; ignored rows 0.
+template <class T>
+void cross_entropy_backward_rows(const T* logits, const int64_t* target, const T* lse, T scale,
+                                 T* glogits, int64_t rows, int64_t classes, int64_t ignore_index);
+// ---- norm family: x, y, gy, gx: (rows, C) contiguous; weight, bias, gweight, gbias: (C)
+// or null; mean, rstd: (rows) ----
+// Layer norm (Ba et al. 2016): y = (x - mean) * rstd * weight + bias, rstd = 1/sqrt(var + eps).
+template <class T>
+void layer_norm_rows(const T* x, const T* weight, const T* bias, T* y, T* mean, T* rstd, int64_t rows,
+                     int64_t C, T eps);
+// dx from the saved mean/rstd; gweight = sum_rows(gy * xhat), gbias = sum_rows(gy) (written,
+// not accumulated; null when not wanted).
+template <class T>
+void layer_norm_backward_rows(const T* x, const T* weight, const T* mean, const T* rstd, const T* gy, T* gx,
+                              T* gweight, T* gbias, int64_t rows, int64_t C);
+// RMS norm (Zhang & Sennrich 2019): y = x * rstd * weight, rstd = 1/sqrt(mean(x^2) + eps).
+template <class T>
+void rms_norm_rows(const T* x, const T* weight, T* y, T* rstd, int64_t rows, int64_t C, T eps);
+// dx from the saved rstd; gweight = sum_rows(gy * x * rstd) (written; null when not wanted).
+template <class T>
+void rms_norm_backward_rows(const T* x, const T* weight, const T* rstd, const T* gy, T* gx, T* gweight,
+                            int64_t rows, int64_t C);
 }  // namespace ref
 
 // The float32 fast backends (cpu::, cuda::) share these signatures, one macro per
@@ -114,12 +151,34 @@ template <class T> bool all_finite(const T* x, int64_t n);
   void scale_inplace(T* x, int64_t n, T s);                                           \
   bool all_finite(const T* x, int64_t n);
 
+#define MOE_SOFTMAX_KERNELS(T)                                                                     \
+  void softmax_rows(const T* x, T* y, int64_t rows, int64_t n);                                    \
+  void log_softmax_rows(const T* x, T* y, int64_t rows, int64_t n);                                \
+  void softmax_backward_rows(const T* y, const T* gy, T* gx, int64_t rows, int64_t n);             \
+  void log_softmax_backward_rows(const T* y, const T* gy, T* gx, int64_t rows, int64_t n);         \
+  void cross_entropy_rows(const T* logits, const int64_t* target, T* loss, T* lse, int64_t rows,   \
+                          int64_t classes, int64_t ignore_index);                                  \
+  void cross_entropy_backward_rows(const T* logits, const int64_t* target, const T* lse, T scale,  \
+                                   T* glogits, int64_t rows, int64_t classes, int64_t ignore_index);
+
+// Norm backward kernels write gweight/gbias (not +=): the fast backends sum per-thread
+// partials in a fixed order, so the result is deterministic for a given thread count.
+#define MOE_NORM_KERNELS(T)                                                                        \
+  void layer_norm_rows(const T* x, const T* weight, const T* bias, T* y, T* mean, T* rstd,          \
+                       int64_t rows, int64_t C, T eps);                                            \
+  void layer_norm_backward_rows(const T* x, const T* weight, const T* mean, const T* rstd,          \
+                                const T* gy, T* gx, T* gweight, T* gbias, int64_t rows, int64_t C); \
+  void rms_norm_rows(const T* x, const T* weight, T* y, T* rstd, int64_t rows, int64_t C, T eps);   \
+  void rms_norm_backward_rows(const T* x, const T* weight, const T* rstd, const T* gy, T* gx,       \
+                              T* gweight, int64_t rows, int64_t C);
 
 #define MOE_FAST_KERNELS(T) \
   MOE_DISPATCH_KERNELS(T) \
   MOE_ELEMENTWISE_KERNELS(T) \
   MOE_GEMM_KERNELS(T) \
   MOE_OPTIM_KERNELS(T)
+  MOE_SOFTMAX_KERNELS(T) \
+  MOE_NORM_KERNELS(T)
 
 namespace cpu {
 MOE_FAST_KERNELS(float)
