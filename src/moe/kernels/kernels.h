@@ -172,13 +172,15 @@ void rms_norm_backward_rows(const T* x, const T* weight, const T* rstd, const T*
   void rms_norm_backward_rows(const T* x, const T* weight, const T* rstd, const T* gy, T* gx,       \
                               T* gweight, int64_t rows, int64_t C);
 
-#define MOE_FAST_KERNELS(T) \
-  MOE_DISPATCH_KERNELS(T) \
+// One family per line, each line ending in a backslash, so branches can add theirs.
+#define MOE_FAST_KERNELS(T)  \
   MOE_ELEMENTWISE_KERNELS(T) \
-  MOE_GEMM_KERNELS(T) \
-  MOE_OPTIM_KERNELS(T)
-  MOE_SOFTMAX_KERNELS(T) \
-  MOE_NORM_KERNELS(T)
+  MOE_GEMM_KERNELS(T)        \
+  MOE_DISPATCH_KERNELS(T)    \
+  MOE_OPTIM_KERNELS(T)       \
+  MOE_SOFTMAX_KERNELS(T)     \
+  MOE_NORM_KERNELS(T)        \
+  /* end of the family list */
 
 namespace cpu {
 MOE_FAST_KERNELS(float)
