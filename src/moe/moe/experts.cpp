@@ -2,6 +2,7 @@
 #include "moe/moe/experts.h"
 
 #include "moe/nn/linear.h"
+#include "moe/ops/dropout.h"
 #include "moe/ops/elementwise.h"
 #include "moe/ops/grouped_linear.h"
 
@@ -55,9 +56,7 @@ Tensor Experts::forward(const Tensor& xs, const std::vector<int64_t>& offsets, R
   Tensor h = activation(grouped_linear(xs, offsets, w1_, b1_), config_.activation);
   if (config_.dropout > 0 && is_training()) {
     MOE_CHECK(rng != nullptr, "experts: dropout in training needs a generator");
-    // Inverted dropout; the mask comes from the counter-based generator.
-    Tensor keep = ge(Tensor::rand(h.shape(), *rng, 0.0, 1.0, h.dtype()), Tensor::scalar(config_.dropout, h.dtype()));
-    h = mul(h, mul(keep, 1.0 / (1.0 - config_.dropout)));
+    h = dropout(h, config_.dropout, true, *rng);
   }
   return grouped_linear(h, offsets, w2_, b2_);
 }
