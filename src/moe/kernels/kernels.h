@@ -119,6 +119,34 @@ void rms_norm_rows(const T* x, const T* weight, T* y, T* rstd, int64_t rows, int
 template <class T>
 void rms_norm_backward_rows(const T* x, const T* weight, const T* rstd, const T* gy, T* gx, T* gweight,
                             int64_t rows, int64_t C);
+// ---- index family (kernels/ref/index.cpp). Indices are in range (ops check them).
+// Embedding is index_select / index_add with outer = 1 (weight (V, D) as (1, V, D)).
+// x: (outer, n, inner), index: (K) -> out: (outer, K, inner) = x[:, index[k], :].
+template <class T>
+void index_select(const T* x, const int64_t* index, T* out, int64_t outer, int64_t n, int64_t K,
+                  int64_t inner);
+// out: (outer, n, inner) += src: (outer, K, inner) at rows index (K), for inner columns
+// [col_begin, col_end); each output element sums its contributions in ascending k.
+template <class T>
+void index_add(T* out, const int64_t* index, const T* src, int64_t outer, int64_t n, int64_t K,
+               int64_t inner, int64_t col_begin, int64_t col_end);
+// x: (outer, n, inner), index: (outer, K, inner) -> out[o, k, j] = x[o, index[o, k, j], j].
+template <class T>
+void gather(const T* x, const int64_t* index, T* out, int64_t outer, int64_t n, int64_t K,
+            int64_t inner);
+// out[o, index[o, k, j], j] += src[o, k, j] (out (outer, n, inner); index, src
+// (outer, K, inner)), inner columns [col_begin, col_end), ascending k.
+template <class T>
+void scatter_add(T* out, const int64_t* index, const T* src, int64_t outer, int64_t n, int64_t K,
+                 int64_t inner, int64_t col_begin, int64_t col_end);
+// x: (rows, n) -> values, indices: (rows, k), the k largest (or smallest) of each row,
+// sorted best first; ties (and NaNs, which rank above every number) go to the lower index.
+template <class T>
+void topk(const T* x, T* values, int64_t* indices, int64_t rows, int64_t n, int64_t k, bool largest);
+// out[i] = mask[i] != 0 ? a[i] : out[i] over rows [row_begin, row_end) of `g` (mask read
+// at g.stride_a, a at g.stride_b, out contiguous): where() and masked_fill().
+template <class T>
+void where_into(const T* mask, const T* a, T* out, const Strided& g, int64_t row_begin, int64_t row_end);
 }  // namespace ref
 
 // The float32 fast backends (cpu::, cuda::) share these signatures, one macro per
@@ -181,6 +209,23 @@ void rms_norm_backward_rows(const T* x, const T* weight, const T* rstd, const T*
   MOE_SOFTMAX_KERNELS(T)     \
   MOE_NORM_KERNELS(T)        \
   /* end of the family list */
+#define MOE_INDEX_KERNELS(T)                                                                  \
+  void index_select(const T* x, const int64_t* index, T* out, int64_t outer, int64_t n,        \
+                    int64_t K, int64_t inner);                                                 \
+  void index_add(T* out, const int64_t* index, const T* src, int64_t outer, int64_t n,         \
+                 int64_t K, int64_t inner);                                                    \
+  void gather(const T* x, const int64_t* index, T* out, int64_t outer, int64_t n, int64_t K,   \
+              int64_t inner);                                                                  \
+  void scatter_add(T* out, const int64_t* index, const T* src, int64_t outer, int64_t n,       \
+                   int64_t K, int64_t inner);                                                  \
+  void topk(const T* x, T* values, int64_t* indices, int64_t rows, int64_t n, int64_t k,       \
+            bool largest);                                                                     \
+  void where_into(const T* mask, const T* a, T* out, const Strided& g);
+
+#define MOE_FAST_KERNELS(T) \
+  MOE_ELEMENTWISE_KERNELS(T) \
+  MOE_GEMM_KERNELS(T) \
+  MOE_INDEX_KERNELS(T)
 
 namespace cpu {
 MOE_FAST_KERNELS(float)
