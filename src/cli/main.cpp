@@ -10,6 +10,7 @@
 int main(int argc, char** argv) {
   CLI::App app{"moe.cpp: train, inspect and serve sparse Mixture-of-Experts models"};
   app.require_subcommand(0, 1);
+  app.fallthrough();  // global options (--threads) may also follow the subcommand
   bool version = false;
   int threads = 0;
   app.add_flag("--version", version, "Print the version and the build's GEMM backend");

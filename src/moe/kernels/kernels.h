@@ -200,15 +200,6 @@ void where_into(const T* mask, const T* a, T* out, const Strided& g, int64_t row
   void rms_norm_backward_rows(const T* x, const T* weight, const T* rstd, const T* gy, T* gx,       \
                               T* gweight, int64_t rows, int64_t C);
 
-// One family per line, each line ending in a backslash, so branches can add theirs.
-#define MOE_FAST_KERNELS(T)  \
-  MOE_ELEMENTWISE_KERNELS(T) \
-  MOE_GEMM_KERNELS(T)        \
-  MOE_DISPATCH_KERNELS(T)    \
-  MOE_OPTIM_KERNELS(T)       \
-  MOE_SOFTMAX_KERNELS(T)     \
-  MOE_NORM_KERNELS(T)        \
-  /* end of the family list */
 #define MOE_INDEX_KERNELS(T)                                                                  \
   void index_select(const T* x, const int64_t* index, T* out, int64_t outer, int64_t n,        \
                     int64_t K, int64_t inner);                                                 \
@@ -222,10 +213,16 @@ void where_into(const T* mask, const T* a, T* out, const Strided& g, int64_t row
             bool largest);                                                                     \
   void where_into(const T* mask, const T* a, T* out, const Strided& g);
 
-#define MOE_FAST_KERNELS(T) \
+// One family per line, each line ending in a backslash, so branches can add theirs.
+#define MOE_FAST_KERNELS(T)  \
   MOE_ELEMENTWISE_KERNELS(T) \
-  MOE_GEMM_KERNELS(T) \
-  MOE_INDEX_KERNELS(T)
+  MOE_GEMM_KERNELS(T)        \
+  MOE_DISPATCH_KERNELS(T)    \
+  MOE_OPTIM_KERNELS(T)       \
+  MOE_SOFTMAX_KERNELS(T)     \
+  MOE_NORM_KERNELS(T)        \
+  MOE_INDEX_KERNELS(T)       \
+  /* end of the family list */
 
 namespace cpu {
 MOE_FAST_KERNELS(float)
