@@ -4,6 +4,7 @@
 #include "moe/core/parallel.h"
 #include "moe/core/rng.h"
 #include "moe/core/tensor.h"
+#include "moe/ops/attention.h"
 #include "moe/ops/elementwise.h"
 #include "moe/ops/matmul.h"
 #include "moe/ops/reduce.h"

@@ -48,6 +48,19 @@ void reduce_max(const T* x, T* out, int64_t* argmax, int64_t outer, int64_t n, i
 template <class T>
 void gemm(bool trans_a, bool trans_b, int64_t M, int64_t N, int64_t K, T alpha, const T* A,
           int64_t lda, const T* B, int64_t ldb, T beta, T* C, int64_t ldc);
+// Scaled dot-product self-attention, one (batch, head) slice at a time, over slices
+// [bh_begin, bh_end). q, k, v, out: (BH, T, D) contiguous; probs: (BH, T, T), the
+// softmax probabilities, saved for the backward (zero above the diagonal if causal),
+// or null when no backward will run (inference).
+// A causal row t never reads keys or values after t.
+template <class T>
+void attention_forward(const T* q, const T* k, const T* v, T* out, T* probs, int64_t Tn, int64_t D,
+                       bool causal, T scale, int64_t bh_begin, int64_t bh_end);
+// From probs and gout (BH, T, D): gq, gk, gv (BH, T, D), overwritten.
+template <class T>
+void attention_backward(const T* q, const T* k, const T* v, const T* probs, const T* gout, T* gq,
+                        T* gk, T* gv, int64_t Tn, int64_t D, bool causal, T scale,
+                        int64_t bh_begin, int64_t bh_end);
 }  // namespace ref
 
 // The float32 fast backends (cpu::, cuda::) share these signatures, one macro per
@@ -66,9 +79,18 @@ void gemm(bool trans_a, bool trans_b, int64_t M, int64_t N, int64_t K, T alpha, 
   void gemm(bool trans_a, bool trans_b, int64_t M, int64_t N, int64_t K, T alpha, const T* A, \
             int64_t lda, const T* B, int64_t ldb, T beta, T* C, int64_t ldc);
 
+// Attention over BH = batch * heads slices (see ref::attention_forward).
+#define MOE_ATTENTION_KERNELS(T)                                                             \
+  void attention_forward(const T* q, const T* k, const T* v, T* out, T* probs, int64_t BH,     \
+                         int64_t Tn, int64_t D, bool causal, T scale);                         \
+  void attention_backward(const T* q, const T* k, const T* v, const T* probs, const T* gout,   \
+                          T* gq, T* gk, T* gv, int64_t BH, int64_t Tn, int64_t D, bool causal, \
+                          T scale);
+
 #define MOE_FAST_KERNELS(T) \
   MOE_ELEMENTWISE_KERNELS(T) \
-  MOE_GEMM_KERNELS(T)
+  MOE_GEMM_KERNELS(T) \
+  MOE_ATTENTION_KERNELS(T)
 
 namespace cpu {
 MOE_FAST_KERNELS(float)
