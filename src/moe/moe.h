@@ -5,6 +5,7 @@
 #include "moe/core/rng.h"
 #include "moe/core/tensor.h"
 #include "moe/ops/dropout.h"
+#include "moe/ops/attention.h"
 #include "moe/ops/elementwise.h"
 #include "moe/ops/loss.h"
 #include "moe/ops/index.h"

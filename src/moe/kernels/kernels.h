@@ -147,6 +147,19 @@ void topk(const T* x, T* values, int64_t* indices, int64_t rows, int64_t n, int6
 // at g.stride_a, a at g.stride_b, out contiguous): where() and masked_fill().
 template <class T>
 void where_into(const T* mask, const T* a, T* out, const Strided& g, int64_t row_begin, int64_t row_end);
+// Scaled dot-product self-attention, one (batch, head) slice at a time, over slices
+// [bh_begin, bh_end). q, k, v, out: (BH, T, D) contiguous; probs: (BH, T, T), the
+// softmax probabilities, saved for the backward (zero above the diagonal if causal),
+// or null when no backward will run (inference).
+// A causal row t never reads keys or values after t.
+template <class T>
+void attention_forward(const T* q, const T* k, const T* v, T* out, T* probs, int64_t Tn, int64_t D,
+                       bool causal, T scale, int64_t bh_begin, int64_t bh_end);
+// From probs and gout (BH, T, D): gq, gk, gv (BH, T, D), overwritten.
+template <class T>
+void attention_backward(const T* q, const T* k, const T* v, const T* probs, const T* gout, T* gq,
+                        T* gk, T* gv, int64_t Tn, int64_t D, bool causal, T scale,
+                        int64_t bh_begin, int64_t bh_end);
 }  // namespace ref
 
 // The float32 fast backends (cpu::, cuda::) share these signatures, one macro per
@@ -223,6 +236,18 @@ void where_into(const T* mask, const T* a, T* out, const Strided& g, int64_t row
   MOE_NORM_KERNELS(T)        \
   MOE_INDEX_KERNELS(T)       \
   /* end of the family list */
+// Attention over BH = batch * heads slices (see ref::attention_forward).
+#define MOE_ATTENTION_KERNELS(T)                                                             \
+  void attention_forward(const T* q, const T* k, const T* v, T* out, T* probs, int64_t BH,     \
+                         int64_t Tn, int64_t D, bool causal, T scale);                         \
+  void attention_backward(const T* q, const T* k, const T* v, const T* probs, const T* gout,   \
+                          T* gq, T* gk, T* gv, int64_t BH, int64_t Tn, int64_t D, bool causal, \
+                          T scale);
+
+#define MOE_FAST_KERNELS(T) \
+  MOE_ELEMENTWISE_KERNELS(T) \
+  MOE_GEMM_KERNELS(T) \
+  MOE_ATTENTION_KERNELS(T)
 
 namespace cpu {
 MOE_FAST_KERNELS(float)

@@ -1,0 +1,67 @@
+// ops/attention.cpp: the attention op: checks, a contiguous copy of strided inputs
+// (MHA passes permuted views of one qkv projection), the kernel dispatch, and the
+// backward through attention_backward.
+#include "moe/ops/attention.h"
+
+#include <cmath>
+
+#include "moe/autograd/autograd.h"
+#include "moe/ops/dispatch.h"
+
+namespace moe {
+
+Tensor attention(const Tensor& q_in, const Tensor& k_in, const Tensor& v_in, bool causal) {
+  check_same_kind(q_in, k_in, "attention");
+  check_same_kind(q_in, v_in, "attention");
+  check_float(q_in, "attention");
+  MOE_CHECK(q_in.dim() == 4, "attention: q must be (B, H, T, D), got {}", q_in.str());
+  MOE_CHECK(k_in.shape() == q_in.shape() && v_in.shape() == q_in.shape(),
+            "attention: q, k, v must have the same (B, H, T, D) shape, got q {}, k {}, v {}", q_in.str(),
+            k_in.str(), v_in.str());
+  MOE_CHECK(q_in.size(3) > 0, "attention: head dim D must be positive, got q {}", q_in.str());
+  const int64_t BH = q_in.size(0) * q_in.size(1), Tn = q_in.size(2), D = q_in.size(3);
+  const double scale = 1.0 / std::sqrt(static_cast<double>(D));
+  Tensor q = q_in.detach().contiguous(), k = k_in.detach().contiguous(), v = v_in.detach().contiguous();
+  Tensor out = Tensor::empty(q.shape(), q.dtype(), q.device());
+  const bool backward_needed = needs_grad({&q_in, &k_in, &v_in});
+  Tensor probs;  // (B, H, T, T), kept only for the backward
+  if (backward_needed) probs = Tensor::empty({q.size(0), q.size(1), Tn, Tn}, q.dtype(), q.device());
+  switch (backend_of(q, "attention")) {
+    case Backend::cpu_f32:
+      kernels::cpu::attention_forward(q.data<float>(), k.data<float>(), v.data<float>(), out.data<float>(),
+                                      backward_needed ? probs.data<float>() : nullptr, BH, Tn, D, causal,
+                                      static_cast<float>(scale));
+      break;
+    case Backend::ref_f64:
+      kernels::ref::attention_forward(q.data<double>(), k.data<double>(), v.data<double>(), out.data<double>(),
+                                      backward_needed ? probs.data<double>() : nullptr, Tn, D, causal, scale,
+                                      int64_t{0}, BH);
+      break;
+    case Backend::cuda_f32: throw Error("attention: CUDA backend not built");
+  }
+  if (!backward_needed) return out;
+  record(out, "attention", {q_in, k_in, v_in}, [=](const Tensor& g_in) {
+    Tensor g = g_in.contiguous();
+    Tensor gq = Tensor::empty(q.shape(), q.dtype(), q.device());
+    Tensor gk = Tensor::empty(q.shape(), q.dtype(), q.device());
+    Tensor gv = Tensor::empty(q.shape(), q.dtype(), q.device());
+    switch (backend_of(g, "attention backward")) {
+      case Backend::cpu_f32:
+        kernels::cpu::attention_backward(q.data<float>(), k.data<float>(), v.data<float>(), probs.data<float>(),
+                                         g.data<float>(), gq.data<float>(), gk.data<float>(), gv.data<float>(), BH,
+                                         Tn, D, causal, static_cast<float>(scale));
+        break;
+      case Backend::ref_f64:
+        kernels::ref::attention_backward(q.data<double>(), k.data<double>(), v.data<double>(),
+                                         probs.data<double>(), g.data<double>(), gq.data<double>(),
+                                         gk.data<double>(), gv.data<double>(), Tn, D, causal, scale, int64_t{0},
+                                         BH);
+        break;
+      case Backend::cuda_f32: throw Error("attention backward: CUDA backend not built");
+    }
+    return std::vector<Tensor>{gq, gk, gv};
+  });
+  return out;
+}
+
+}  // namespace moe
