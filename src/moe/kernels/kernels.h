@@ -226,6 +226,13 @@ void attention_backward(const T* q, const T* k, const T* v, const T* probs, cons
             bool largest);                                                                     \
   void where_into(const T* mask, const T* a, T* out, const Strided& g);
 
+#define MOE_ATTENTION_KERNELS(T)                                                             \
+  void attention_forward(const T* q, const T* k, const T* v, T* out, T* probs, int64_t BH,     \
+                         int64_t Tn, int64_t D, bool causal, T scale);                         \
+  void attention_backward(const T* q, const T* k, const T* v, const T* probs, const T* gout,   \
+                          T* gq, T* gk, T* gv, int64_t BH, int64_t Tn, int64_t D, bool causal, \
+                          T scale);
+
 // One family per line, each line ending in a backslash, so branches can add theirs.
 #define MOE_FAST_KERNELS(T)  \
   MOE_ELEMENTWISE_KERNELS(T) \
@@ -235,19 +242,9 @@ void attention_backward(const T* q, const T* k, const T* v, const T* probs, cons
   MOE_SOFTMAX_KERNELS(T)     \
   MOE_NORM_KERNELS(T)        \
   MOE_INDEX_KERNELS(T)       \
+  MOE_ATTENTION_KERNELS(T)   \
   /* end of the family list */
 // Attention over BH = batch * heads slices (see ref::attention_forward).
-#define MOE_ATTENTION_KERNELS(T)                                                             \
-  void attention_forward(const T* q, const T* k, const T* v, T* out, T* probs, int64_t BH,     \
-                         int64_t Tn, int64_t D, bool causal, T scale);                         \
-  void attention_backward(const T* q, const T* k, const T* v, const T* probs, const T* gout,   \
-                          T* gq, T* gk, T* gv, int64_t BH, int64_t Tn, int64_t D, bool causal, \
-                          T scale);
-
-#define MOE_FAST_KERNELS(T) \
-  MOE_ELEMENTWISE_KERNELS(T) \
-  MOE_GEMM_KERNELS(T) \
-  MOE_ATTENTION_KERNELS(T)
 
 namespace cpu {
 MOE_FAST_KERNELS(float)
