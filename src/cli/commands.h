@@ -15,6 +15,7 @@ struct Command {
 };
 
 Command train_command();
+Command bench_command();
 Command planned_command(const std::string& name, const std::string& what, const std::string& issue);
 std::vector<Command> all_commands();
 

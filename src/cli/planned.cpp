@@ -27,7 +27,7 @@ std::vector<Command> all_commands() {
       planned_command("generate", "Generate text from a checkpoint", "the language-model issue (#4)"),
       planned_command("chat", "Interactive generation", "the language-model issue (#4)"),
       planned_command("inspect", "Parameter counts and shapes", "the language-model issue (#4)"),
-      planned_command("bench", "Benchmarks", "the MoE-layer (#3) and CPU-speed (#8) issues"),
+      bench_command(),
       planned_command("serve", "HTTP API and web UI", "the serving issue (#9)"),
   };
 }
