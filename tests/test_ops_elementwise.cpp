@@ -171,6 +171,9 @@ TEST(Binary, Errors) {
     EXPECT_NE(std::string(e.what()).find("[3, 2]"), std::string::npos);
   }
   EXPECT_THROW(exp(Tensor::zeros({2}, DType::i64)), Error);
+  EXPECT_THROW(add(Tensor(), Tensor::zeros({2})), Error);  // was a segfault
+  EXPECT_THROW(mul(Tensor::zeros({2}), Tensor()), Error);
+  EXPECT_THROW(exp(Tensor()), Error);
   EXPECT_THROW(activation(Tensor::zeros({2}), "swish"), Error);
 }
 

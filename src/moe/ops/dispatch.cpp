@@ -17,12 +17,14 @@ Backend backend_of(const Tensor& t, const char* op) {
 }
 
 void check_same_kind(const Tensor& a, const Tensor& b, const char* op) {
+  MOE_CHECK(a.defined() && b.defined(), "{}: undefined tensor operand", op);
   MOE_CHECK(a.dtype() == b.dtype(), "{}: dtype mismatch: {} vs {}", op, a.str(), b.str());
   MOE_CHECK(a.device() == b.device(), "{}: device mismatch: {} on {} vs {} on {}", op, a.str(),
             device_name(a.device()), b.str(), device_name(b.device()));
 }
 
 void check_float(const Tensor& t, const char* op) {
+  MOE_CHECK(t.defined(), "{}: undefined tensor operand", op);
   MOE_CHECK(is_floating(t.dtype()), "{}: expected a floating tensor, got {}", op, t.str());
 }
 
