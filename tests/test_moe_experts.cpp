@@ -70,15 +70,7 @@ TEST(Experts, Gradcheck) {
     SCOPED_TRACE(c.kind);
     Rng rng(3);
     Experts ex(c, 3, rng, DType::f64);
-    std::vector<std::string> names;
-    std::vector<Tensor> inputs{rand64({5, 5}, 4, -1, 1)};
-    for (auto& [n, t] : ex.named_parameters()) names.push_back(n), inputs.push_back(t);
-    EXPECT_GRADCHECK(
-        [&](const std::vector<Tensor>& in) {
-          for (size_t i = 0; i < names.size(); ++i) ex.set_parameter(names[i], in[i + 1]);
-          return ex.forward(in[0], off);
-        },
-        inputs);
+    expect_module_gradcheck(ex, {rand64({5, 5}, 4, -1, 1)}, [&](const auto& in) { return ex.forward(in[0], off); });
   }
 }
 

@@ -38,19 +38,13 @@ std::vector<Tensor> all_experts_naive(const MoELayer& layer, const Tensor& x) {
   return out;
 }
 
-// Runs a gradcheck of the layer w.r.t. x and every parameter.
+// Gradcheck of the layer w.r.t. x and every parameter; the aux loss's gradient too.
 void gradcheck_layer(MoELayer& layer, const Tensor& x, const RouteInputs& in) {
-  std::vector<std::string> names;
-  std::vector<Tensor> inputs{x};
-  for (auto& [n, t] : layer.named_parameters()) names.push_back(n), inputs.push_back(t);
-  auto f = [&](const std::vector<Tensor>& v) {
-    for (size_t i = 0; i < names.size(); ++i) layer.set_parameter(names[i], v[i + 1]);
+  expect_module_gradcheck(layer, {x}, [&](const std::vector<Tensor>& v) {
     Tensor y = layer.forward(v[0], in);
     Tensor aux = layer.aux_loss();
-    return aux.defined() ? add(y, aux) : y;  // the aux loss's gradient is checked too
-  };
-  GradcheckResult r = gradcheck(f, inputs, 1e-6, 1e-6, 1e-5);
-  EXPECT_TRUE(r.ok) << r.detail;
+    return aux.defined() ? add(y, aux) : y;
+  });
 }
 
 }  // namespace

@@ -25,21 +25,6 @@ std::vector<Shape> shapes_of(const nn::NamedTensors& named) {
   return out;
 }
 
-// Gradient check of `forward(inputs)` w.r.t. the inputs and every parameter of `m`
-// (as in test_nn.cpp): the gradcheck's float64 leaves are bound into the module with
-// set_parameter, so the module computes with exactly the tensors being perturbed.
-void expect_module_gradcheck(nn::Module& m, std::vector<Tensor> inputs,
-                             const std::function<Tensor(const std::vector<Tensor>&)>& forward) {
-  const nn::NamedTensors params = m.named_parameters();
-  const size_t n_inputs = inputs.size();
-  for (const auto& [name, p] : params) inputs.push_back(p);
-  auto f = [&](const std::vector<Tensor>& xs) {
-    for (size_t i = 0; i < params.size(); ++i) m.set_parameter(params[i].first, xs[n_inputs + i]);
-    return forward(std::vector<Tensor>(xs.begin(), xs.begin() + static_cast<std::ptrdiff_t>(n_inputs)));
-  };
-  EXPECT_GRADCHECK(f, inputs);
-  for (const auto& [name, p] : params) m.set_parameter(name, p);  // restore
-}
 
 // Moves every parameter off its initial value (norm weights start at exactly 1, biases
 // at 0), so forward tests and gradchecks exercise them.

@@ -3,10 +3,12 @@
 #include <gtest/gtest.h>
 
 #include <cmath>
+#include <functional>
 #include <vector>
 
 #include "moe/autograd/gradcheck.h"
 #include "moe/moe.h"
+#include "moe/nn/module.h"
 
 namespace moe::test {
 
@@ -36,6 +38,22 @@ inline Tensor rand64(const Shape& s, uint64_t seed, double lo = -1.0, double hi 
 inline Tensor rand32(const Shape& s, uint64_t seed, double lo = -1.0, double hi = 1.0) {
   Rng rng(seed);
   return Tensor::rand(s, rng, lo, hi, DType::f32);
+}
+
+// Gradient check of `forward(inputs)` w.r.t. the inputs and every parameter of `m`:
+// the gradcheck's float64 leaves for the parameters are bound into the module with
+// set_parameter, so the module computes with exactly the tensors being perturbed.
+inline void expect_module_gradcheck(nn::Module& m, std::vector<Tensor> inputs,
+                             const std::function<Tensor(const std::vector<Tensor>&)>& forward) {
+  const nn::NamedTensors params = m.named_parameters();
+  const size_t n_inputs = inputs.size();
+  for (const auto& [name, p] : params) inputs.push_back(p);
+  auto f = [&](const std::vector<Tensor>& xs) {
+    for (size_t i = 0; i < params.size(); ++i) m.set_parameter(params[i].first, xs[n_inputs + i]);
+    return forward(std::vector<Tensor>(xs.begin(), xs.begin() + static_cast<std::ptrdiff_t>(n_inputs)));
+  };
+  EXPECT_GRADCHECK(f, inputs);
+  for (const auto& [name, p] : params) m.set_parameter(name, p);  // restore
 }
 
 }  // namespace moe::test
