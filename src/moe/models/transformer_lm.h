@@ -1,0 +1,85 @@
+// models/transformer_lm.h: the decoder-only transformer language model, built from a
+// JSON config: token + learned position embeddings, pre-norm blocks of causal
+// multi-head attention and a feed-forward part that is dense or an MoE layer (any
+// router and expert kind), a final norm and a linear LM head.
+//
+//   x = tok_emb(ids) + pos_emb(0..T-1)
+//   per block:  x = x + drop(attn(norm1(x)));  x = x + drop(ffn(norm2(x)))
+//   logits = head(norm_f(x))
+//
+// Tensor names (docs/naming.md): tok_emb.weight, pos_emb.weight,
+// blocks.{i}.{ln1,ln2}.{weight,bias}, blocks.{i}.attn.{qkv,proj}.{weight,bias},
+// blocks.{i}.moe.router.gate.weight (+ .noise.weight), blocks.{i}.moe.experts.{w1,b1,w2,b2}
+// or blocks.{i}.mlp.{fc1,fc2}.{weight,bias}, ln_f.{weight,bias}, head.{weight,bias}.
+#pragma once
+#include <memory>
+#include <nlohmann/json.hpp>
+#include <string>
+#include <vector>
+
+#include "moe/io/config.h"
+#include "moe/moe/moe_layer.h"
+#include "moe/nn/attention.h"
+#include "moe/nn/embedding.h"
+#include "moe/nn/linear.h"
+#include "moe/nn/mlp.h"
+
+namespace moe::models {
+
+struct LMConfig {
+  int64_t vocab_size = 0;  // set from the tokenizer when 0 in the file
+  int64_t context = 32;
+  int64_t d_model = 128;
+  int64_t heads = 8;
+  int64_t layers = 8;
+  double dropout = 0.0;
+  std::string norm = "layernorm";  // layernorm | rmsnorm
+  bool head_bias = true;
+  std::string ffn = "moe";         // moe | dense
+  int64_t d_ff = 512;              // dense ffn
+  std::string activation = "relu"; // dense ffn
+  MoEConfig moe;                   // ffn == "moe"
+
+  // Reads the "model" object; unknown keys are errors naming the key.
+  static LMConfig parse(io::ConfigReader& r);
+  nlohmann::json to_json() const;
+};
+
+class Block : public nn::Module {
+ public:
+  Block(const LMConfig& c, Rng& rng, DType dtype);
+  Tensor forward(const Tensor& x, Rng* rng);
+  MoELayer* moe() const { return moe_.get(); }
+
+ private:
+  double dropout_;
+  std::shared_ptr<nn::Module> ln1_, ln2_;
+  std::shared_ptr<nn::MultiHeadAttention> attn_;
+  std::shared_ptr<MoELayer> moe_;
+  std::shared_ptr<nn::MLP> mlp_;
+};
+
+class TransformerLM : public nn::Module {
+ public:
+  TransformerLM(const LMConfig& config, Rng& rng, DType dtype = DType::f32);
+  // ids: (B, T) int64 with T <= context -> logits (B, T, vocab). `rng` drives dropout and
+  // router noise in training (required then; unused in eval mode).
+  Tensor forward(const Tensor& ids, Rng* rng = nullptr);
+
+  const LMConfig& config() const { return config_; }
+  // Sum of the MoE layers' weighted aux losses of the last forward (undefined if none).
+  Tensor aux_loss() const;
+  // The MoE layers in depth order (empty for a dense model).
+  std::vector<MoELayer*> moe_layers() const;
+  // Parameters touched per token (embeddings rows, attention, k experts, head).
+  int64_t active_parameters_per_token() const;
+
+ private:
+  LMConfig config_;
+  std::shared_ptr<nn::Embedding> tok_emb_, pos_emb_;
+  std::shared_ptr<nn::ModuleList> blocks_;
+  std::shared_ptr<nn::Module> ln_f_;
+  std::shared_ptr<nn::Linear> head_;
+};
+
+}  // namespace moe::models
