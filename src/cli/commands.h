@@ -15,6 +15,11 @@ struct Command {
 };
 
 Command train_command();
+Command eval_command();
+Command generate_command();
+Command chat_command();
+Command inspect_command();
+Command demo_command();
 Command bench_command();
 Command planned_command(const std::string& name, const std::string& what, const std::string& issue);
 std::vector<Command> all_commands();

@@ -22,11 +22,8 @@ Command planned_command(const std::string& name, const std::string& what, const 
 
 std::vector<Command> all_commands() {
   return {
-      train_command(),
-      planned_command("eval", "Evaluate a checkpoint", "the language-model issue (#4)"),
-      planned_command("generate", "Generate text from a checkpoint", "the language-model issue (#4)"),
-      planned_command("chat", "Interactive generation", "the language-model issue (#4)"),
-      planned_command("inspect", "Parameter counts and shapes", "the language-model issue (#4)"),
+      train_command(),   eval_command(),    generate_command(), chat_command(),
+      inspect_command(), demo_command(),
       bench_command(),
       planned_command("serve", "HTTP API and web UI", "the serving issue (#9)"),
   };

@@ -1,4 +1,4 @@
-// train.cpp: `moe train`. Until the language models land, it trains the foundation's
+// demo.cpp: `moe demo`: the foundation's
 // demo: a 2-layer MLP classifying interleaved spirals, printing the loss as it falls.
 #include <fmt/core.h>
 
@@ -65,11 +65,11 @@ int run_demo(const DemoOptions& o) {
 
 }  // namespace
 
-Command train_command() {
+Command demo_command() {
   auto opts = std::make_shared<DemoOptions>();
   Command c;
   c.setup = [opts](CLI::App& app) {
-    CLI::App* sub = app.add_subcommand("train", "Train a model (for now: the foundation's demo MLP)");
+    CLI::App* sub = app.add_subcommand("demo", "Train a 2-layer MLP on generated spirals (a quick smoke test)");
     sub->add_option("--steps", opts->steps, "Optimizer steps")->check(CLI::PositiveNumber);
     sub->add_option("--seed", opts->seed, "Random seed");
     sub->add_option("--hidden", opts->hidden, "Hidden width")->check(CLI::PositiveNumber);

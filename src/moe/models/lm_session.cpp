@@ -1,0 +1,65 @@
+#include "moe/models/lm_session.h"
+
+#include "moe/autograd/autograd.h"
+#include "moe/io/checkpoint.h"
+#include "moe/train/lm_trainer.h"
+
+namespace moe::models {
+
+LMSession::LMSession(const std::string& dir) : tokenizer_(std::vector<char32_t>{}) {
+  io::CheckpointData meta = io::read_checkpoint_meta(dir);
+  train::RunConfig run = train::RunConfig::parse_text(meta.config_json, dir + "/config.json");
+  tokenizer_ = data::CharTokenizer::from_json(meta.tokenizer_json, dir + "/tokenizer.json");
+  MOE_CHECK(run.model.vocab_size >= tokenizer_.vocab_size(), "{}: model vocab_size {} < tokenizer's {}", dir,
+            run.model.vocab_size, tokenizer_.vocab_size());
+  Rng init(0);
+  model_ = std::make_unique<TransformerLM>(run.model, init);
+  io::load_params(dir, model_->named_parameters());
+  model_->eval();
+}
+
+std::string LMSession::generate(const std::string& prompt, int64_t max_tokens, const SamplingOptions& sampling,
+                                Rng& rng, const std::function<void(const std::string&, const TokenRouting&)>& on_token) {
+  MOE_CHECK(max_tokens >= 0, "generate: the number of tokens must be >= 0, got {}", max_tokens);
+  NoGradGuard no_grad;
+  std::vector<int64_t> ids = tokenizer_.encode(prompt);
+  if (ids.empty()) {
+    std::vector<int64_t> nl = tokenizer_.encode("\n");
+    ids.push_back(nl.empty() || nl[0] == 0 ? 1 : nl[0]);
+  }
+  const int64_t T = model_->config().context, V = model_->config().vocab_size;
+  std::string out;
+  for (int64_t i = 0; i < max_tokens; ++i) {
+    const int64_t n = std::min<int64_t>(T, static_cast<int64_t>(ids.size()));
+    std::vector<int64_t> window(ids.end() - n, ids.end());
+    Tensor logits = model_->forward(Tensor::from_vector(window, {1, n}));
+    std::vector<float> last = logits.select(1, n - 1).reshape({V}).to_vector<float>();
+    const int64_t next = sample_next(last, sampling, rng);
+    ids.push_back(next);
+    std::string piece = tokenizer_.decode({next});
+    out += piece;
+    if (on_token) {
+      TokenRouting r;
+      for (MoELayer* m : model_->moe_layers()) {
+        const RouterOutput& ro = m->last_routing();
+        const RoutingPlan& p = ro.plan;
+        std::vector<double> gates = ro.gates.to_vector<double>();
+        std::vector<int64_t> ex;
+        std::vector<double> w;
+        for (int64_t j = p.token_offsets[n - 1]; j < p.token_offsets[n]; ++j) {
+          const int64_t pos = p.token_positions[j];
+          int64_t e = 0;
+          while (p.expert_offsets[e + 1] <= pos) ++e;
+          ex.push_back(e);
+          w.push_back(gates[pos]);
+        }
+        r.experts.push_back(ex);
+        r.weights.push_back(w);
+      }
+      on_token(piece, r);
+    }
+  }
+  return out;
+}
+
+}  // namespace moe::models
