@@ -4,6 +4,7 @@
 #include <string>
 
 #include "moe/io/atomic_file.h"
+#include "moe/optim/adam.h"
 #include "test_util.h"
 
 namespace moe::test {
@@ -32,6 +33,33 @@ void load_fixture_params(M& module, const nlohmann::json& params) {
     Tensor v = fixture_tensor(params[name], t.dtype());
     ASSERT_EQ(v.shape(), t.shape()) << name;
     t.copy_(v);
+  }
+}
+
+// The golden checks after the parameters are loaded: `logits_fn()` runs the model on
+// the fixture's batch and `loss_fn(logits)` is its loss. Compares the logits, the loss,
+// every parameter's gradient at step 0, and the loss before each of the AdamW steps.
+template <class M, class LogitsFn, class LossFn>
+void expect_golden_training(M& model, const nlohmann::json& fx, LogitsFn logits_fn, LossFn loss_fn, double tol) {
+  Tensor logits = logits_fn();
+  expect_close(logits, fixture_values(fx["logits"]), tol);
+  Tensor loss = loss_fn(logits);
+  EXPECT_NEAR(loss.item(), fx["loss"].get<double>(), tol);
+  loss.backward();
+  for (auto& [name, p] : model.named_parameters()) {
+    SCOPED_TRACE(name);
+    expect_close(p.grad(), fixture_values(fx["grads"][name]), tol);
+  }
+  const auto& h = fx["adamw"];
+  optim::AdamW opt(model.named_parameters(), {.lr = h["lr"], .beta1 = h["beta1"], .beta2 = h["beta2"],
+                                              .eps = h["eps"], .weight_decay = h["weight_decay"]});
+  std::vector<double> want = fx["adamw_losses"].get<std::vector<double>>();
+  for (size_t step = 0; step < want.size(); ++step) {
+    opt.zero_grad();
+    Tensor l = loss_fn(logits_fn());
+    EXPECT_NEAR(l.item(), want[step], tol) << "AdamW step " << step;
+    l.backward();
+    opt.step();
   }
 }
 

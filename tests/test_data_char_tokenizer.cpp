@@ -7,22 +7,16 @@
 
 #include "moe/core/error.h"
 #include "moe/data/char_tokenizer.h"
+#include "test_util.h"
 
 using namespace moe;
 using namespace moe::data;
+using moe::test::expect_error;
 
 namespace {
 
 constexpr char32_t R = 0xFFFD;
 
-void expect_error(const std::function<void()>& f, const std::vector<std::string>& fragments) {
-  try {
-    f();
-    ADD_FAILURE() << "no error; expected one mentioning '" << fragments.front() << "'";
-  } catch (const Error& e) {
-    for (const auto& frag : fragments) EXPECT_NE(std::string(e.what()).find(frag), std::string::npos) << e.what();
-  }
-}
 
 }  // namespace
 

@@ -76,27 +76,9 @@ void run_golden_block(DType dtype, double tol) {
   Tensor ids = fixture_tensor(fx["inputs"], DType::i64);
   Tensor targets = fixture_tensor(fx["targets"], DType::i64);
 
-  Tensor logits = model.forward(ids);
-  expect_close(logits, fixture_values(fx["logits"]), tol);
-  Tensor loss = lm_loss(logits, targets);
-  EXPECT_NEAR(loss.item(), fx["loss"].get<double>(), tol);
-  loss.backward();
-  for (auto& [name, p] : model.named_parameters()) {
-    SCOPED_TRACE(name);
-    expect_close(p.grad(), fixture_values(fx["grads"][name]), tol);
-  }
-
-  const auto& h = fx["adamw"];
-  optim::AdamW opt(model.named_parameters(), {.lr = h["lr"], .beta1 = h["beta1"], .beta2 = h["beta2"],
-                                              .eps = h["eps"], .weight_decay = h["weight_decay"]});
-  std::vector<double> want = fx["adamw_losses"].get<std::vector<double>>();
-  for (size_t step = 0; step < want.size(); ++step) {
-    opt.zero_grad();
-    Tensor l = lm_loss(model.forward(ids), targets);
-    EXPECT_NEAR(l.item(), want[step], tol) << "AdamW step " << step;
-    l.backward();
-    opt.step();
-  }
+  expect_golden_training(
+      model, fx, [&] { return model.forward(ids); }, [&](const Tensor& logits) { return lm_loss(logits, targets); },
+      tol);
 }
 
 }  // namespace

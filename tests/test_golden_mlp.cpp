@@ -18,27 +18,8 @@ void run_golden_mlp(DType dtype, double tol) {
   Tensor x = fixture_tensor(fx["inputs"], dtype);
   Tensor y = fixture_tensor(fx["targets"], DType::i64);
 
-  Tensor logits = model(x);
-  expect_close(logits, fixture_values(fx["logits"]), tol);
-  Tensor loss = cross_entropy(logits, y);
-  EXPECT_NEAR(loss.item(), fx["loss"].get<double>(), tol);
-  loss.backward();
-  for (auto& [name, p] : model.named_parameters()) {
-    SCOPED_TRACE(name);
-    expect_close(p.grad(), fixture_values(fx["grads"][name]), tol);
-  }
-
-  const auto& h = fx["adamw"];
-  optim::AdamW opt(model.named_parameters(), {.lr = h["lr"], .beta1 = h["beta1"], .beta2 = h["beta2"],
-                                              .eps = h["eps"], .weight_decay = h["weight_decay"]});
-  std::vector<double> want = fx["adamw_losses"].get<std::vector<double>>();
-  for (size_t step = 0; step < want.size(); ++step) {
-    opt.zero_grad();
-    Tensor l = cross_entropy(model(x), y);
-    EXPECT_NEAR(l.item(), want[step], tol) << "AdamW step " << step;
-    l.backward();
-    opt.step();
-  }
+  expect_golden_training(
+      model, fx, [&] { return model(x); }, [&](const Tensor& logits) { return cross_entropy(logits, y); }, tol);
 }
 
 }  // namespace

@@ -63,14 +63,6 @@ void expect_bit_equal(const NamedTensors& a, const NamedTensors& b) {
   }
 }
 
-void expect_error(const std::function<void()>& f, const std::vector<std::string>& fragments) {
-  try {
-    f();
-    ADD_FAILURE() << "no error; expected one mentioning '" << fragments.front() << "'";
-  } catch (const Error& e) {
-    for (const auto& frag : fragments) EXPECT_NE(std::string(e.what()).find(frag), std::string::npos) << e.what();
-  }
-}
 
 }  // namespace
 

@@ -4,17 +4,8 @@
 
 using namespace moe;
 using namespace moe::io;
+using namespace moe::test;
 
-namespace {
-std::string error_of(const std::function<void()>& f) {
-  try {
-    f();
-  } catch (const Error& e) {
-    return e.what();
-  }
-  return "";
-}
-}  // namespace
 
 TEST(Config, TypedReadsAndDefaults) {
   auto c = ConfigReader::from_string(R"({"n": 3, "lr": 0.5, "name": "x", "on": true, "ids": [1, 2],

@@ -81,23 +81,16 @@ TEST(TransformerLM, GradcheckTinyDenseAndMoE) {
 }
 
 TEST(TransformerLM, ConfigErrorsNameTheKey) {
-  auto error_of = [](const std::string& text) {
-    try {
-      parse(text);
-    } catch (const Error& e) {
-      return std::string(e.what());
-    }
-    return std::string();
-  };
-  EXPECT_NE(error_of(R"({"context": 4, "d_model": 8, "heads": 2, "layers": 1, "n_embd": 3,
+  auto parse_error = [](const std::string& text) { return error_of([&] { parse(text); }); };
+  EXPECT_NE(parse_error(R"({"context": 4, "d_model": 8, "heads": 2, "layers": 1, "n_embd": 3,
                        "ffn": {"kind": "dense", "d_ff": 4}})").find("unknown key n_embd"), std::string::npos);
-  EXPECT_NE(error_of(R"({"context": 4, "d_model": 8, "heads": 3, "layers": 1, "ffn": {"kind": "dense", "d_ff": 4}})")
+  EXPECT_NE(parse_error(R"({"context": 4, "d_model": 8, "heads": 3, "layers": 1, "ffn": {"kind": "dense", "d_ff": 4}})")
                 .find("model.json: heads"), std::string::npos);
-  EXPECT_NE(error_of(R"({"context": 4, "d_model": 8, "heads": 2, "layers": "1", "ffn": {"kind": "dense", "d_ff": 4}})")
+  EXPECT_NE(parse_error(R"({"context": 4, "d_model": 8, "heads": 2, "layers": "1", "ffn": {"kind": "dense", "d_ff": 4}})")
                 .find("model.json: layers: expected an integer"), std::string::npos);
-  EXPECT_NE(error_of(R"({"context": 4, "d_model": 8, "heads": 2, "layers": 1})").find("model.json: ffn: required"),
+  EXPECT_NE(parse_error(R"({"context": 4, "d_model": 8, "heads": 2, "layers": 1})").find("model.json: ffn: required"),
             std::string::npos);
-  EXPECT_NE(error_of(R"({"context": 4, "d_model": 8, "heads": 2, "layers": 1,
+  EXPECT_NE(parse_error(R"({"context": 4, "d_model": 8, "heads": 2, "layers": 1,
                        "ffn": {"kind": "moe", "num_experts": 2, "router": {"kind": "topk", "topk": 1}, "expert": {}}})")
                 .find("ffn.router.topk"), std::string::npos);
 }

@@ -11,17 +11,6 @@ using namespace moe::test;
 
 namespace {
 
-std::vector<std::string> names_of(const nn::NamedTensors& named) {
-  std::vector<std::string> out;
-  for (const auto& [name, t] : named) out.push_back(name);
-  return out;
-}
-
-std::vector<Shape> shapes_of(const nn::NamedTensors& named) {
-  std::vector<Shape> out;
-  for (const auto& [name, t] : named) out.push_back(t.shape());
-  return out;
-}
 
 
 // y[r][o] = sum_i x[r][i] w[o][i] + b[o], x: (rows, in) flattened.

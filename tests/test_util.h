@@ -56,4 +56,37 @@ inline void expect_module_gradcheck(nn::Module& m, std::vector<Tensor> inputs,
   for (const auto& [name, p] : params) m.set_parameter(name, p);  // restore
 }
 
+// The message of the moe::Error that f throws ("" when it throws none).
+template <class F>
+std::string error_of(F&& f) {
+  try {
+    f();
+  } catch (const Error& e) {
+    return e.what();
+  }
+  return "";
+}
+
+// Expects f to throw a moe::Error whose message contains every fragment.
+inline void expect_error(const std::function<void()>& f, const std::vector<std::string>& fragments) {
+  try {
+    f();
+    ADD_FAILURE() << "no error; expected one mentioning '" << fragments.front() << "'";
+  } catch (const Error& e) {
+    for (const auto& frag : fragments) EXPECT_NE(std::string(e.what()).find(frag), std::string::npos) << e.what();
+  }
+}
+
+inline std::vector<std::string> names_of(const nn::NamedTensors& named) {
+  std::vector<std::string> out;
+  for (const auto& [name, t] : named) out.push_back(name);
+  return out;
+}
+
+inline std::vector<Shape> shapes_of(const nn::NamedTensors& named) {
+  std::vector<Shape> out;
+  for (const auto& [name, t] : named) out.push_back(t.shape());
+  return out;
+}
+
 }  // namespace moe::test
