@@ -22,7 +22,7 @@ TEST(RoutingTrace, WriteReadReplay) {
   RouteInputs in;
   in.rng = &noise;
   Tensor y = layer.forward(x, in);  // noisy routing: not reproducible without the trace
-  std::string path = (std::filesystem::temp_directory_path() / "moe_trace_test.jsonl").string();
+  std::string path = test_tmp_dir() + "/trace.jsonl";
   {
     RoutingTraceWriter w(path);
     w.write(5, 0, layer.last_routing());

@@ -15,9 +15,7 @@ using namespace moe::io;
 namespace {
 
 std::string tmp_path(const std::string& name) {
-  auto dir = std::filesystem::temp_directory_path() / "moe_test_safetensors";
-  std::filesystem::create_directories(dir);
-  return (dir / name).string();
+  return test_tmp_dir() + "/" + name;
 }
 
 // A file with a hand-written header (for malformed cases).

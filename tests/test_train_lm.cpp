@@ -16,12 +16,8 @@ namespace fs = std::filesystem;
 
 namespace {
 
-std::string tmp(const std::string& name) {
-  fs::path p = fs::temp_directory_path() / "moe_test_train_lm" / name;
-  fs::remove_all(p);
-  fs::create_directories(p.parent_path());
-  return p.string();
-}
+// A fresh directory inside this test's own scratch directory.
+std::string tmp(const std::string& name) { return test_tmp_dir(name); }
 
 // A tiny MoE LM config with dropout and noisy routing (everything random is exercised).
 std::string write_fixture_files() {

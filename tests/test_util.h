@@ -2,7 +2,10 @@
 #pragma once
 #include <gtest/gtest.h>
 
+#include <unistd.h>
+
 #include <cmath>
+#include <filesystem>
 #include <functional>
 #include <vector>
 
@@ -87,6 +90,20 @@ inline std::vector<Shape> shapes_of(const nn::NamedTensors& named) {
   std::vector<Shape> out;
   for (const auto& [name, t] : named) out.push_back(t.shape());
   return out;
+}
+
+// A fresh, empty scratch directory owned by the running test: named after the test and
+// the process, so tests that ctest runs in parallel never share files.
+inline std::string test_tmp_dir(const std::string& sub = "") {
+  const auto* info = ::testing::UnitTest::GetInstance()->current_test_info();
+  std::string name = info ? std::string(info->test_suite_name()) + "." + info->name() : "global";
+  for (char& c : name)
+    if (c == '/') c = '_';
+  std::filesystem::path p = std::filesystem::temp_directory_path() / "moe_tests" /
+                            (name + "." + std::to_string(::getpid())) / sub;
+  std::filesystem::remove_all(p);
+  std::filesystem::create_directories(p);
+  return p.string();
 }
 
 }  // namespace moe::test
