@@ -94,3 +94,56 @@ TEST(TransformerLM, ConfigErrorsNameTheKey) {
                        "ffn": {"kind": "moe", "num_experts": 2, "router": {"kind": "topk", "topk": 1}, "expert": {}}})")
                 .find("ffn.router.topk"), std::string::npos);
 }
+
+TEST(TransformerLM, CycleSharedBlocksAreShared) {
+  for (bool per_layer : {false, true}) {
+    SCOPED_TRACE(per_layer ? "a router per logical layer" : "shared routers");
+    LMConfig c = parse(fmt::format(R"({{"vocab_size": 6, "context": 4, "d_model": 8, "heads": 2, "layers": 5,
+        "physical_blocks": 2, "router_per_layer": {},
+        "ffn": {{"kind": "moe", "num_experts": 3, "router": {{"kind": "topk", "top_k": 2, "switch_loss": 0.1}},
+                "expert": {{"kind": "swiglu", "d_ff": 6}}}}}})",
+                                   per_layer));
+    Rng rng(4);
+    TransformerLM lm(c, rng, DType::f64);
+    // Two physical blocks stored; logical layers 2, 3, 4 reuse them.
+    EXPECT_NO_THROW(lm.parameter("blocks.1.moe.experts.w1"));
+    EXPECT_THROW(lm.parameter("blocks.2.attn.qkv.weight"), Error);
+    EXPECT_EQ(lm.routers().size(), per_layer ? 5u : 2u);
+    if (per_layer) EXPECT_NO_THROW(lm.parameter("routers.2.gate.weight"));  // logical layer 4's router
+    Tensor ids = Tensor::from_vector<int64_t>({0, 3, 1, 2, 4, 5}, {2, 3});
+    Tensor logits = lm.forward(ids);
+    EXPECT_EQ(lm.layer_stats().size(), 5u);  // one per logical layer
+    EXPECT_EQ(lm.layer_routing().size(), 5u);
+    // The aux loss sums all five logical uses.
+    double want = 0;
+    for (const RoutingStats& s : lm.layer_stats()) want += 0.1 * s.aux_losses.at("switch");
+    EXPECT_NEAR(lm.aux_loss().item(), want, 1e-12);
+    // Gradients accumulate from every logical use of the shared weights: the float64
+    // gradient check of the whole model w.r.t. every stored parameter.
+    expect_module_gradcheck(lm, {}, [&](const std::vector<Tensor>&) {
+      Tensor out = lm.forward(ids);  // before aux_loss(), which this forward sets
+      return add(out, lm.aux_loss());
+    });
+  }
+}
+
+TEST(TransformerLM, CycleSharingParameterCounts) {
+  auto make = [](int64_t physical) {
+    return parse(fmt::format(R"({{"vocab_size": 10, "context": 8, "d_model": 8, "heads": 2, "layers": 9,
+        "physical_blocks": {}, "ffn": {{"kind": "moe", "num_experts": 4,
+        "router": {{"kind": "topk", "top_k": 2}}, "expert": {{"kind": "swiglu", "d_ff": 16}}}}}})",
+                             physical));
+  };
+  Rng rng(1);
+  TransformerLM shared(make(3), rng), full(make(0), rng);
+  const int64_t per_block = full.parameter("blocks.0.attn.qkv.weight").numel() + 0;  // sanity anchor
+  EXPECT_GT(per_block, 0);
+  const int64_t block_params = (full.num_parameters() - shared.num_parameters()) / 6;  // 9 vs 3 blocks stored
+  EXPECT_EQ(full.num_parameters() - shared.num_parameters(), 6 * block_params);
+  // Each shared block is used 3 times with top-2 of 4 experts: all 4 experts can be touched.
+  const int64_t expert = 3 * 8 * 16;
+  EXPECT_EQ(shared.num_parameters() - shared.active_parameters_per_token(), (10 - 1) * 8 + (8 - 1) * 8);
+  EXPECT_EQ(full.num_parameters() - full.active_parameters_per_token(), (10 - 1) * 8 + (8 - 1) * 8 + 9 * 2 * expert);
+  EXPECT_THROW(parse(R"({"context": 4, "d_model": 8, "heads": 2, "layers": 2, "physical_blocks": 3,
+                         "ffn": {"kind": "dense", "d_ff": 4}})"), Error);
+}

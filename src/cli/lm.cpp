@@ -188,8 +188,10 @@ Command inspect_command() {
     Rng rng(0);
     models::TransformerLM lm(run.model, rng);
     const auto& m = run.model;
-    fmt::print("transformer_lm: {} layers, d_model {}, {} heads, context {}, vocab {}, norm {}\n", m.layers,
-               m.d_model, m.heads, m.context, m.vocab_size, m.norm);
+    fmt::print("transformer_lm: {} logical layers over {} physical blocks{}, d_model {}, {} heads, context {}, vocab {}, "
+               "norm {}\n",
+               m.layers, m.physical(), m.router_per_layer ? " (a router per logical layer)" : "", m.d_model, m.heads,
+               m.context, m.vocab_size, m.norm);
     if (m.ffn == "moe")
       fmt::print("ffn: MoE, {} experts ({}, d_ff {}, {}), router {} top-{}, {} shared\n", m.moe.num_experts,
                  m.moe.expert.kind, m.moe.expert.d_ff, m.moe.expert.activation, m.moe.router.kind,
@@ -200,6 +202,7 @@ Command inspect_command() {
     std::map<std::string, int64_t> parts;
     for (auto& [name, t] : lm.named_parameters()) {
       std::string part = name.substr(0, name.find('.'));
+      if (part == "routers") part = "routers (per logical layer)";
       if (part == "blocks") {
         std::string rest = name.substr(name.find('.', 7) + 1);
         part = "blocks." + rest.substr(0, rest.find('.'));
@@ -211,7 +214,8 @@ Command inspect_command() {
     for (auto& [part, n] : parts) fmt::print("{:<24} {:>12}\n", part, n);
     fmt::print("{:<24} {:>12}\n{:<24} {:>12}  ({:.1f}%)\n", "total", lm.num_parameters(), "active per token",
                lm.active_parameters_per_token(), 100.0 * lm.active_parameters_per_token() / lm.num_parameters());
-    fmt::print("memory (float32): {:.2f} MiB of weights\n", lm.num_parameters() * 4.0 / (1 << 20));
+    fmt::print("memory (float32): {:.2f} MiB of weights stored; {:.2f} MiB for weights + gradients + AdamW state\n",
+               lm.num_parameters() * 4.0 / (1 << 20), lm.num_parameters() * 16.0 / (1 << 20));
     return 0;
   };
   return c;

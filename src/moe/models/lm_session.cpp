@@ -40,8 +40,7 @@ std::string LMSession::generate(const std::string& prompt, int64_t max_tokens, c
     out += piece;
     if (on_token) {
       TokenRouting r;
-      for (MoELayer* m : model_->moe_layers()) {
-        const RouterOutput& ro = m->last_routing();
+      for (const RouterOutput& ro : model_->layer_routing()) {
         const RoutingPlan& p = ro.plan;
         std::vector<double> gates = ro.gates.to_vector<double>();
         std::vector<int64_t> ex;

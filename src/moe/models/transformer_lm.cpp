@@ -1,6 +1,8 @@
 // models/transformer_lm.cpp: config parsing and the forward pass.
 #include "moe/models/transformer_lm.h"
 
+#include <algorithm>
+
 #include "moe/moe/moe_config.h"
 #include "moe/nn/norm.h"
 #include "moe/ops/dropout.h"
@@ -17,6 +19,8 @@ LMConfig LMConfig::parse(io::ConfigReader& r) {
   c.d_model = r.require<int64_t>("d_model");
   c.heads = r.require<int64_t>("heads");
   c.layers = r.require<int64_t>("layers");
+  c.physical_blocks = r.get<int64_t>("physical_blocks", 0);
+  c.router_per_layer = r.get<bool>("router_per_layer", false);
   c.dropout = r.get<double>("dropout", 0.0);
   c.norm = r.get<std::string>("norm", c.norm);
   c.head_bias = r.get<bool>("head_bias", c.head_bias);
@@ -36,6 +40,10 @@ LMConfig LMConfig::parse(io::ConfigReader& r) {
   positive("d_model", c.d_model);
   positive("heads", c.heads);
   positive("layers", c.layers);
+  MOE_CHECK(c.physical_blocks >= 0 && c.physical_blocks <= c.layers,
+            "{}: must be in [0, layers = {}] (0: one block per layer), got {}", r.where("physical_blocks"), c.layers,
+            c.physical_blocks);
+  MOE_CHECK(!c.router_per_layer || c.ffn == "moe", "{}: needs an MoE feed-forward", r.where("router_per_layer"));
   MOE_CHECK(c.d_model % c.heads == 0, "{}: d_model {} is not divisible by heads {}", r.where("heads"), c.d_model,
             c.heads);
   MOE_CHECK(c.dropout >= 0 && c.dropout < 1, "{}: must be in [0, 1), got {}", r.where("dropout"), c.dropout);
@@ -54,7 +62,8 @@ nlohmann::json LMConfig::to_json() const {
     ffn_json["kind"] = "moe";
   }
   return {{"kind", "transformer_lm"}, {"vocab_size", vocab_size}, {"context", context}, {"d_model", d_model},
-          {"heads", heads},          {"layers", layers},         {"dropout", dropout},   {"norm", norm},
+          {"heads", heads},          {"layers", layers},         {"physical_blocks", physical_blocks},
+          {"router_per_layer", router_per_layer}, {"dropout", dropout}, {"norm", norm},
           {"head_bias", head_bias},  {"ffn", ffn_json}};
 }
 
@@ -87,14 +96,14 @@ Block::Block(const LMConfig& c, Rng& rng, DType dtype) : dropout_(c.dropout) {
   else mlp_ = register_module("mlp", std::make_shared<nn::MLP>(c.d_model, c.d_ff, c.d_model, c.activation, rng, true, dtype));
 }
 
-Tensor Block::forward(const Tensor& x, Rng* rng) {
+Tensor Block::forward(const Tensor& x, Rng* rng, Router* router) {
   Tensor h = add(x, attn_->forward(apply_norm(*ln1_, x), rng));  // MHA applies its own output dropout
   Tensor n = apply_norm(*ln2_, h);
   Tensor f;
   if (moe_) {
     RouteInputs in;
     in.rng = rng;
-    f = moe_->forward(n, in);
+    f = moe_->forward(n, in, router);
   } else {
     f = mlp_->forward(n);
   }
@@ -106,7 +115,12 @@ TransformerLM::TransformerLM(const LMConfig& c, Rng& rng, DType dtype) : config_
   tok_emb_ = register_module("tok_emb", std::make_shared<nn::Embedding>(c.vocab_size, c.d_model, rng, dtype));
   pos_emb_ = register_module("pos_emb", std::make_shared<nn::Embedding>(c.context, c.d_model, rng, dtype));
   blocks_ = register_module("blocks", std::make_shared<nn::ModuleList>());
-  for (int64_t i = 0; i < c.layers; ++i) blocks_->push_back(std::make_shared<Block>(c, rng, dtype));
+  for (int64_t i = 0; i < c.physical(); ++i) blocks_->push_back(std::make_shared<Block>(c, rng, dtype));
+  if (c.router_per_layer && c.physical() < c.layers) {
+    routers_ = register_module("routers", std::make_shared<nn::ModuleList>());
+    for (int64_t i = c.physical(); i < c.layers; ++i)
+      routers_->push_back(std::make_shared<Router>(c.moe.router, c.d_model, c.moe.num_experts, rng, dtype));
+  }
   ln_f_ = register_module("ln_f", make_norm(c, dtype));
   head_ = register_module("head", std::make_shared<nn::Linear>(c.d_model, c.vocab_size, rng, c.head_bias, dtype));
 }
@@ -118,7 +132,20 @@ Tensor TransformerLM::forward(const Tensor& ids, Rng* rng) {
   MOE_CHECK(T >= 1 && T <= config_.context, "transformer_lm: sequence length {} outside [1, context = {}]", T,
             config_.context);
   Tensor x = add(tok_emb_->forward(ids), pos_emb_->forward(Tensor::arange(T)));
-  for (size_t i = 0; i < blocks_->size(); ++i) x = static_cast<Block&>(*(*blocks_)[i]).forward(x, rng);
+  const int64_t P = config_.physical();
+  aux_loss_ = Tensor();
+  layer_stats_.clear();
+  layer_routing_.clear();
+  for (int64_t i = 0; i < config_.layers; ++i) {
+    Block& block = static_cast<Block&>(*(*blocks_)[i % P]);
+    Router* router = routers_ && i >= P ? static_cast<Router*>((*routers_)[i - P].get()) : nullptr;
+    x = block.forward(x, rng, router);
+    if (MoELayer* m = block.moe()) {  // read now: a shared block's next use overwrites them
+      layer_stats_.push_back(m->stats());
+      layer_routing_.push_back(m->last_routing());
+      if (Tensor a = m->aux_loss(); a.defined()) aux_loss_ = aux_loss_.defined() ? add(aux_loss_, a) : a;
+    }
+  }
   return head_->forward(apply_norm(*ln_f_, x));
 }
 
@@ -129,25 +156,30 @@ std::vector<MoELayer*> TransformerLM::moe_layers() const {
   return out;
 }
 
-Tensor TransformerLM::aux_loss() const {
-  Tensor total;
-  for (MoELayer* m : moe_layers()) {
-    Tensor a = m->aux_loss();
-    if (a.defined()) total = total.defined() ? add(total, a) : a;
-  }
-  return total;
+std::vector<Router*> TransformerLM::routers() const {
+  std::vector<Router*> out;
+  for (MoELayer* m : moe_layers()) out.push_back(&m->router());
+  if (routers_)
+    for (size_t i = 0; i < routers_->size(); ++i) out.push_back(static_cast<Router*>((*routers_)[i].get()));
+  return out;
 }
 
 int64_t TransformerLM::active_parameters_per_token() const {
   const LMConfig& c = config_;
+  const int64_t P = c.physical();
   int64_t n = 2 * c.d_model;  // one row of each embedding
-  n += head_->num_parameters();
-  n += ln_f_->num_parameters();
-  for (size_t i = 0; i < blocks_->size(); ++i) {
-    Block& b = static_cast<Block&>(*(*blocks_)[i]);
-    int64_t block_total = b.num_parameters();
-    if (MoELayer* m = b.moe()) block_total += m->active_parameters_per_token() - m->num_parameters();
-    n += block_total;
+  n += head_->num_parameters() + ln_f_->num_parameters();
+  if (routers_) n += routers_->num_parameters();
+  for (int64_t b = 0; b < P; ++b) {
+    Block& block = static_cast<Block&>(*(*blocks_)[b]);
+    const int64_t uses = (c.layers - b + P - 1) / P;  // logical layers b, b + P, ... < layers
+    int64_t total = block.num_parameters();
+    if (MoELayer* m = block.moe()) {
+      const int64_t E = m->config().num_experts, per_expert = m->experts().num_parameters() / E;
+      const int64_t touched = std::min(E, uses * m->router().experts_per_token());
+      total += touched * per_expert - m->experts().num_parameters();
+    }
+    n += total;
   }
   return n;
 }

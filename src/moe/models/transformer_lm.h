@@ -7,6 +7,12 @@
 //   per block:  x = x + drop(attn(norm1(x)));  x = x + drop(ffn(norm2(x)))
 //   logits = head(norm_f(x))
 //
+// Cycle sharing ("maximum intelligence, minimum parameters"): `physical_blocks` P <
+// `layers` L stores P blocks and runs L logical layers, logical layer i running physical
+// block i mod P (the same weights, gradients accumulated from every use). With
+// `router_per_layer`, logical layer i >= P routes with its own router `routers.{i-P}`
+// over the shared block's experts; otherwise every use shares the block's router.
+//
 // Tensor names (docs/naming.md): tok_emb.weight, pos_emb.weight,
 // blocks.{i}.{ln1,ln2}.{weight,bias}, blocks.{i}.attn.{qkv,proj}.{weight,bias},
 // blocks.{i}.moe.router.gate.weight (+ .noise.weight), blocks.{i}.moe.experts.{w1,b1,w2,b2}
@@ -31,7 +37,9 @@ struct LMConfig {
   int64_t context = 32;
   int64_t d_model = 128;
   int64_t heads = 8;
-  int64_t layers = 8;
+  int64_t layers = 8;           // logical depth
+  int64_t physical_blocks = 0;  // 0: = layers (no sharing)
+  bool router_per_layer = false;
   double dropout = 0.0;
   std::string norm = "layernorm";  // layernorm | rmsnorm
   bool head_bias = true;
@@ -43,12 +51,14 @@ struct LMConfig {
   // Reads the "model" object; unknown keys are errors naming the key.
   static LMConfig parse(io::ConfigReader& r);
   nlohmann::json to_json() const;
+  int64_t physical() const { return physical_blocks > 0 ? physical_blocks : layers; }
 };
 
 class Block : public nn::Module {
  public:
   Block(const LMConfig& c, Rng& rng, DType dtype);
-  Tensor forward(const Tensor& x, Rng* rng);
+  // `router` (optional): route the MoE feed-forward with this router instead of its own.
+  Tensor forward(const Tensor& x, Rng* rng, Router* router = nullptr);
   MoELayer* moe() const { return moe_.get(); }
 
  private:
@@ -67,19 +77,29 @@ class TransformerLM : public nn::Module {
   Tensor forward(const Tensor& ids, Rng* rng = nullptr);
 
   const LMConfig& config() const { return config_; }
-  // Sum of the MoE layers' weighted aux losses of the last forward (undefined if none).
-  Tensor aux_loss() const;
-  // The MoE layers in depth order (empty for a dense model).
+  // Sum over logical layers of the weighted aux losses of the last forward (undefined if none).
+  Tensor aux_loss() const { return aux_loss_; }
+  // The physical MoE layers in depth order (empty for a dense model).
   std::vector<MoELayer*> moe_layers() const;
-  // Parameters touched per token (embeddings rows, attention, k experts, head).
+  // Every router: the physical layers' own, then the per-logical-layer ones.
+  std::vector<Router*> routers() const;
+  // Per logical MoE layer, from the last forward: its routing stats and its routing.
+  const std::vector<RoutingStats>& layer_stats() const { return layer_stats_; }
+  const std::vector<RouterOutput>& layer_routing() const { return layer_routing_; }
+  // Distinct parameters a token's forward touches: everything but the embeddings' other
+  // rows and the experts it is not routed to (k experts per logical use, at most E per
+  // shared block: an upper bound when a token revisits a block).
   int64_t active_parameters_per_token() const;
 
  private:
   LMConfig config_;
   std::shared_ptr<nn::Embedding> tok_emb_, pos_emb_;
-  std::shared_ptr<nn::ModuleList> blocks_;
+  std::shared_ptr<nn::ModuleList> blocks_, routers_;
   std::shared_ptr<nn::Module> ln_f_;
   std::shared_ptr<nn::Linear> head_;
+  Tensor aux_loss_;
+  std::vector<RoutingStats> layer_stats_;
+  std::vector<RouterOutput> layer_routing_;
 };
 
 }  // namespace moe::models

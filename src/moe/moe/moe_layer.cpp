@@ -18,11 +18,15 @@ MoELayer::MoELayer(const MoEConfig& c, Rng& rng, DType dtype) : config_(c) {
     shared_ = register_module("shared", std::make_shared<Experts>(config_.expert, c.num_shared_experts, rng, dtype));
 }
 
-Tensor MoELayer::forward(const Tensor& x, const RouteInputs& in) {
+Tensor MoELayer::forward(const Tensor& x, const RouteInputs& in, Router* router) {
   const int64_t D = config_.d_model;
   MOE_CHECK(x.dim() >= 1 && x.size(-1) == D, "moe layer: input must be (..., {}), got {}", D, x.str());
   Tensor x2 = x.reshape({-1, D});
-  last_ = router_->forward(x2, in);
+  if (router) {
+    MOE_CHECK(router->num_experts() == config_.num_experts, "moe layer: the given router has {} experts, the layer {}",
+              router->num_experts(), config_.num_experts);
+  }
+  last_ = (router ? router : router_.get())->forward(x2, in);
   Tensor ys = experts_->forward(dispatch(x2, last_.plan), last_.plan.expert_offsets, in.rng);
   Tensor out = combine(ys, last_.gates, last_.plan);
   if (shared_) {

@@ -29,8 +29,10 @@ struct MoEConfig {
 class MoELayer : public nn::Module {
  public:
   MoELayer(const MoEConfig& config, Rng& rng, DType dtype = DType::f32);
-  // x: (..., d_model) -> (..., d_model)
-  Tensor forward(const Tensor& x, const RouteInputs& in = {});
+  // x: (..., d_model) -> (..., d_model). `router` (optional) routes instead of the
+  // layer's own router: a cycle-shared model gives each logical layer its own router
+  // over the same experts.
+  Tensor forward(const Tensor& x, const RouteInputs& in = {}, Router* router = nullptr);
 
   const MoEConfig& config() const { return config_; }
   Router& router() { return *router_; }

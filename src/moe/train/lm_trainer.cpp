@@ -124,8 +124,7 @@ double validation_loss(models::TransformerLM& model, const data::TextDataset& ds
 
 nlohmann::json layer_stats_json(const models::TransformerLM& model) {
   nlohmann::json layers = nlohmann::json::array();
-  for (MoELayer* m : model.moe_layers()) {
-    const RoutingStats& s = m->stats();
+  for (const RoutingStats& s : model.layer_stats()) {
     layers.push_back({{"tokens_per_expert", s.tokens_per_expert}, {"dropped", s.dropped},
                       {"tokens_unrouted", s.tokens_unrouted}, {"aux_losses", s.aux_losses},
                       {"load_cv", s.load_cv}, {"router_entropy", s.router_entropy}});
@@ -135,15 +134,15 @@ nlohmann::json layer_stats_json(const models::TransformerLM& model) {
 
 nlohmann::json router_biases(const models::TransformerLM& model) {
   nlohmann::json out = nlohmann::json::array();
-  for (MoELayer* m : model.moe_layers()) out.push_back(m->router().expert_bias());
+  for (Router* r : model.routers()) out.push_back(r->expert_bias());
   return out;
 }
 
 void restore_router_biases(models::TransformerLM& model, const nlohmann::json& biases, const std::string& dir) {
-  auto layers = model.moe_layers();
-  MOE_CHECK(biases.is_array() && biases.size() == layers.size(), "{}/state.json: router_bias has {} layers, model {}",
-            dir, biases.is_array() ? biases.size() : 0, layers.size());
-  for (size_t i = 0; i < layers.size(); ++i) layers[i]->router().set_expert_bias(biases[i].get<std::vector<double>>());
+  auto routers = model.routers();
+  MOE_CHECK(biases.is_array() && biases.size() == routers.size(), "{}/state.json: router_bias has {} routers, model {}",
+            dir, biases.is_array() ? biases.size() : 0, routers.size());
+  for (size_t i = 0; i < routers.size(); ++i) routers[i]->set_expert_bias(biases[i].get<std::vector<double>>());
 }
 
 }  // namespace
