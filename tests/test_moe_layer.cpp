@@ -250,3 +250,28 @@ TEST(MoELayer, ConfigErrors) {
   MoELayer fixed(f, rng);
   EXPECT_THROW(fixed.forward(Tensor::zeros({3, 5})), Error);  // no ids
 }
+
+TEST(MoELayer, ExpertChoicePerTokenModeIsCausal) {
+  MoEConfig c = make_config("expert_choice", "ffn", 4, 2);
+  Rng rng(1);
+  MoELayer layer(c, rng, DType::f64);
+  layer.router().set_expert_choice_per_token(true);
+  Tensor x = rand64({6, 5}, 2);
+  Tensor y = layer.forward(x);
+  // Per token: each token's output depends on itself only (routing by its own scores).
+  Tensor y_prefix = layer.forward(x.slice(0, 0, 3));
+  expect_tensors_close(y.slice(0, 0, 3), y_prefix, 1e-12);
+  for (int64_t n : layer.stats().tokens_per_expert) EXPECT_LE(n, 3);
+  EXPECT_EQ(layer.last_routing().plan.num_assignments(), 3 * 2);  // top_k = 2 per token
+  // Batch mode: the prefix's routing changes with the tokens after it in general, and
+  // every expert takes exactly C = round(1.0 * N * 2 / 4) tokens.
+  layer.router().set_expert_choice_per_token(false);
+  layer.forward(x);
+  for (int64_t n : layer.stats().tokens_per_expert) EXPECT_EQ(n, 3);
+  EXPECT_GRADCHECK(
+      [&](const std::vector<Tensor>& in) {
+        layer.router().set_expert_choice_per_token(true);
+        return layer.forward(in[0]);
+      },
+      {x});
+}

@@ -61,9 +61,25 @@ Command eval_command() {
   };
   c.run = [o]() -> int {
     models::LMSession s(o->checkpoint);
-    train::EvalResult r = train::evaluate_lm(s.model(), s.tokenizer().encode(data::read_text_file(o->data)));
-    fmt::print("loss {:.6f} over {} predicted tokens (perplexity {:.3f})\n", r.loss, r.tokens, std::exp(r.loss));
-    if (o->json) fmt::print("{}\n", nlohmann::json({{"loss", r.loss}, {"tokens", r.tokens}}).dump());
+    const std::vector<int64_t> tokens = s.tokenizer().encode(data::read_text_file(o->data));
+    bool expert_choice = false;
+    for (Router* r : s.model().routers()) expert_choice |= r->config().kind == "expert_choice";
+    nlohmann::json j;
+    if (expert_choice) {  // both routings: across the batch (as trained) and per token (causal, as generated)
+      s.model().set_expert_choice_per_token(false);
+      train::EvalResult batch = train::evaluate_lm(s.model(), tokens);
+      s.model().set_expert_choice_per_token(true);
+      train::EvalResult per_token = train::evaluate_lm(s.model(), tokens);
+      fmt::print("loss {:.6f} with expert choice over each batch of 16 windows (sees later tokens)\n", batch.loss);
+      fmt::print("loss {:.6f} with per-token top-k routing (causal, as in generation) over {} predicted tokens\n",
+                 per_token.loss, per_token.tokens);
+      j = {{"loss", batch.loss}, {"loss_per_token_routing", per_token.loss}, {"tokens", batch.tokens}};
+    } else {
+      train::EvalResult r = train::evaluate_lm(s.model(), tokens);
+      fmt::print("loss {:.6f} over {} predicted tokens (perplexity {:.3f})\n", r.loss, r.tokens, std::exp(r.loss));
+      j = {{"loss", r.loss}, {"tokens", r.tokens}};
+    }
+    if (o->json) fmt::print("{}\n", j.dump());
     return 0;
   };
   return c;

@@ -16,6 +16,8 @@ LMSession::LMSession(const std::string& dir) : tokenizer_(std::vector<char32_t>{
   model_ = std::make_unique<TransformerLM>(run.model, init);
   io::load_params(dir, model_->named_parameters());
   model_->eval();
+  // Generation sees one token at a time: expert-choice layers route per token (router.h).
+  model_->set_expert_choice_per_token(true);
 }
 
 std::string LMSession::generate(const std::string& prompt, int64_t max_tokens, const SamplingOptions& sampling,

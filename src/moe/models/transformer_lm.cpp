@@ -156,6 +156,10 @@ std::vector<MoELayer*> TransformerLM::moe_layers() const {
   return out;
 }
 
+void TransformerLM::set_expert_choice_per_token(bool per_token) {
+  for (Router* r : routers()) r->set_expert_choice_per_token(per_token);
+}
+
 std::vector<Router*> TransformerLM::routers() const {
   std::vector<Router*> out;
   for (MoELayer* m : moe_layers()) out.push_back(&m->router());

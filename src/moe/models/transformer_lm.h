@@ -83,6 +83,9 @@ class TransformerLM : public nn::Module {
   std::vector<MoELayer*> moe_layers() const;
   // Every router: the physical layers' own, then the per-logical-layer ones.
   std::vector<Router*> routers() const;
+  // Expert-choice routers: route per token (top-k on the same scores; causal, usable
+  // one token at a time) instead of across the batch. No effect on other routers.
+  void set_expert_choice_per_token(bool per_token);
   // Per logical MoE layer, from the last forward: its routing stats and its routing.
   const std::vector<RoutingStats>& layer_stats() const { return layer_stats_; }
   const std::vector<RouterOutput>& layer_routing() const { return layer_routing_; }

@@ -162,6 +162,17 @@ RouterOutput Router::route_expert_choice(const Tensor& x) {
   RouterOutput out;
   out.logits = gate_->forward(x);
   out.probs = softmax(out.logits, -1);  // S: over experts, per token
+  if (ec_per_token_) {  // each token alone: its top_k experts by S, gates S[t, e]
+    out.experts = topk(out.probs.detach(), config_.top_k, -1).indices;
+    Tensor g = gather(out.probs, 1, out.experts);
+    out.plan = plan_token_choice(out.experts, Tensor(), E);
+    out.gates = index_select(g.reshape({-1}), 0, index_tensor(out.plan.pos_gate));
+    add_aux_losses(out, config_.importance_loss > 0
+                            ? scatter_add(Tensor::zeros({N, E}, x.dtype()), 1, out.experts, g)
+                            : Tensor(),
+                   Tensor());
+    return out;
+  }
   const int64_t C = config_.expert_capacity > 0
                         ? config_.expert_capacity
                         : static_cast<int64_t>(std::llround(config_.capacity_factor * N * config_.top_k / E));

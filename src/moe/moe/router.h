@@ -14,7 +14,11 @@
 //                  C tokens with the highest S[:, e]; C = expert_capacity if set, else
 //                  round(capacity_factor * N * top_k / E). A token may be taken by 0..E
 //                  experts; a token taken by none contributes nothing (the block's
-//                  residual carries it unchanged).
+//                  residual carries it unchanged). Because the choice is made across the
+//                  whole batch, a token's route depends on the tokens after it: a causal
+//                  LM cannot use it one token at a time. set_expert_choice_mode(per_token)
+//                  routes each token alone instead, to its top_k experts by the same
+//                  scores S with gates S[t, e] (generation uses this; eval reports both).
 //
 // Token-choice routers run dropless unless capacity_factor > 0; then each expert takes
 // at most C = ceil(capacity_factor * N * k / E) assignments and drops the lowest gate
@@ -84,6 +88,9 @@ class Router : public nn::Module {
   // The aux-loss-free balancing bias (E), float64; zeros when off.
   const std::vector<double>& expert_bias() const { return expert_bias_; }
   void set_expert_bias(std::vector<double> bias);
+  // expert_choice only: route each token alone by top_k of S (true), or the batch (false).
+  void set_expert_choice_per_token(bool per_token) { ec_per_token_ = per_token; }
+  bool expert_choice_per_token() const { return ec_per_token_; }
 
  private:
   RouterOutput route_token_choice(const Tensor& x, const RouteInputs& in);
@@ -96,6 +103,7 @@ class Router : public nn::Module {
   int64_t d_model_, num_experts_;
   std::shared_ptr<nn::Linear> gate_, noise_;
   std::vector<double> expert_bias_;
+  bool ec_per_token_ = false;
 };
 
 }  // namespace moe
