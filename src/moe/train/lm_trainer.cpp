@@ -17,6 +17,7 @@
 #include "moe/optim/adam.h"
 #include "moe/optim/clip.h"
 #include "moe/optim/schedule.h"
+#include "moe/train/collapse_monitor.h"
 #include "moe/train/metrics_log.h"
 #include "moe/train/progress.h"
 
@@ -223,6 +224,7 @@ TrainResult train_lm(const TrainOptions& o) {
     progress = std::make_unique<ProgressReporter>(stdout, isatty(fileno(stdout)) != 0, tc.steps, tc.log_every, start);
   }
   TrainResult result;
+  CollapseMonitor collapse;  // warns once per layer when its busiest expert takes > 90% for 50 steps
   double window_loss = 0;
   int64_t window_steps = 0;
   auto window_start = std::chrono::steady_clock::now();
@@ -245,6 +247,12 @@ TrainResult train_lm(const TrainOptions& o) {
     opt.step();
     window_loss += loss_value;
     ++window_steps;
+    for (const std::string& warning : collapse.update(step, model.layer_stats())) {
+      if (progress) progress->message(warning);
+      else fmt::print(stderr, "{}\n", warning);
+      metrics.write({{"step", step}, {"warning", warning}});
+      result.warnings.push_back(warning);
+    }
     if (progress) progress->update(step, loss_value, B * T);
 
     const bool do_eval = step % tc.eval_every == 0 || step == tc.steps;

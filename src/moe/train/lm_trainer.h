@@ -9,6 +9,7 @@
 #include <cstdint>
 #include <optional>
 #include <string>
+#include <vector>
 
 #include "moe/io/config.h"
 #include "moe/models/transformer_lm.h"
@@ -61,6 +62,7 @@ struct TrainResult {
   double final_val_loss = 0;
   double tokens_per_s = 0;
   std::string checkpoint_dir;
+  std::vector<std::string> warnings;  // e.g. expert collapse (also in metrics.jsonl)
 };
 
 TrainResult train_lm(const TrainOptions& options);
