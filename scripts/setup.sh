@@ -9,6 +9,7 @@ PACKAGES=(
   g++ cmake ninja-build ccache pkg-config
   libopenblas-openmp-dev   # GEMM; the OpenMP build, linked explicitly (see CMakeLists.txt)
   libcli11-dev nlohmann-json3-dev libfmt-dev
+  libsentencepiece-dev     # BPE tokenizer training and encoding
   libgtest-dev libbenchmark-dev
 )
 

@@ -1,6 +1,7 @@
 // Language-model training end to end on a tiny config: resume equals an uninterrupted
 // run bit for bit; checkpoints reload exactly; eval follows its definition; generation
-// with a fixed seed is reproducible; sampling options behave.
+// with a fixed seed is reproducible; sampling options behave; a bpe tokenizer is trained,
+// saved in the checkpoint and reused on resume.
 #include <filesystem>
 #include <fstream>
 
@@ -132,6 +133,39 @@ TEST(TrainLM, GenerationIsReproducibleAndReportsExperts) {
   EXPECT_EQ(g1, s.generate("the wh", 30, opt, r2));
   EXPECT_NO_THROW(s.generate("unknown chars: ZQ€", 3, opt, r1));  // mapped to <unk>
   EXPECT_NO_THROW(s.generate("", 3, opt, r1));
+}
+
+TEST(TrainLM, BpeTokenizerIsTrainedSavedAndReloaded) {
+  std::string in = write_fixture_files();
+  std::string config = io::read_file(in + "/config.json");
+  config.insert(config.rfind('}'), R"(, "tokenizer": {"kind": "bpe", "vocab_size": 300})");
+  io::write_file_atomic(in + "/bpe.json", config);
+  train::TrainOptions a;
+  a.config_path = in + "/bpe.json";
+  a.data_path = in + "/text.txt";
+  a.out_dir = tmp("bpe");
+  a.quiet = true;
+  a.stop_after = 2;
+  std::string ckpt = train::train_lm(a).checkpoint_dir;
+  models::LMSession s(ckpt);
+  EXPECT_EQ(s.tokenizer().kind(), "bpe");
+  EXPECT_EQ(s.tokenizer().vocab_size(), 300);
+  EXPECT_EQ(s.model().config().vocab_size, 300);
+  const std::string text = io::read_file(in + "/text.txt");
+  EXPECT_LT(s.tokenizer().encode(text).size(), text.size() / 2);  // merges learned from the text
+  EXPECT_EQ(s.tokenizer().decode(s.tokenizer().encode("ZQ\xFF€ whale")), "ZQ\xFF€ whale");
+  Rng r1(3), r2(3);
+  EXPECT_EQ(s.generate("the wh", 10, {}, r1), s.generate("the wh", 10, {}, r2));
+  // Resuming reuses the checkpoint's tokenizer (not retrained) and its run config.
+  train::TrainOptions c = a;
+  c.config_path.clear();
+  c.stop_after.reset();
+  c.steps = 4;
+  c.resume_dir = ckpt;
+  train::train_lm(c);
+  EXPECT_EQ(io::read_file(ckpt + "/tokenizer.json"), s.tokenizer().to_json());
+  EXPECT_EQ(train::RunConfig::parse_file(a.out_dir + "/config.json").tokenizer.to_json(),
+            nlohmann::json({{"kind", "bpe"}, {"vocab_size", 300}}));
 }
 
 TEST(TrainLM, BadInputsAreClearErrors) {

@@ -22,6 +22,7 @@ Command inspect_command();
 Command demo_command();
 Command bench_command();
 Command sweep_command();
+Command tokenizer_command();
 Command planned_command(const std::string& name, const std::string& what, const std::string& issue);
 std::vector<Command> all_commands();
 

@@ -23,7 +23,7 @@ Command planned_command(const std::string& name, const std::string& what, const 
 std::vector<Command> all_commands() {
   return {
       train_command(),   eval_command(),    generate_command(), chat_command(),
-      inspect_command(), sweep_command(),    demo_command(),
+      inspect_command(), sweep_command(),    tokenizer_command(), demo_command(),
       bench_command(),
       planned_command("serve", "HTTP API and web UI", "the serving issue (#9)"),
   };

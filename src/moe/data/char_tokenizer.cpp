@@ -65,6 +65,16 @@ std::vector<char32_t> utf8_decode(std::string_view text) {
   return out;
 }
 
+int utf8_sequence_length(std::string_view text, size_t i) {
+  const auto* s = reinterpret_cast<const unsigned char*>(text.data());
+  unsigned char lo, hi;
+  const int len = lead_info(s[i], lo, hi);
+  if (len == 0 || i + len > text.size()) return 0;
+  for (int k = 1; k < len; ++k)
+    if (s[i + k] < (k == 1 ? lo : 0x80) || s[i + k] > (k == 1 ? hi : 0xBF)) return 0;
+  return len;
+}
+
 void utf8_append(std::string& out, char32_t cp) {
   MOE_CHECK(is_scalar_value(cp), "utf8_append: U+{:X} is not a Unicode scalar value", static_cast<uint32_t>(cp));
   if (cp < 0x80) {

@@ -19,14 +19,19 @@
 #include <unordered_map>
 #include <vector>
 
+#include "moe/data/tokenizer.h"
+
 namespace moe::data {
 
 // UTF-8 -> code points, ill-formed input replaced as described above.
 std::vector<char32_t> utf8_decode(std::string_view text);
 // Appends the UTF-8 encoding of `cp` (a Unicode scalar value) to `out`.
 void utf8_append(std::string& out, char32_t cp);
+// The length (1-4) of the well-formed UTF-8 sequence starting at text[i]; 0 when the
+// bytes there are ill-formed (Unicode 15, table 3-7). Requires i < text.size().
+int utf8_sequence_length(std::string_view text, size_t i);
 
-class CharTokenizer {
+class CharTokenizer final : public Tokenizer {
  public:
   static constexpr int64_t kUnkId = 0;
   static constexpr char32_t kReplacement = 0xFFFD;
@@ -37,12 +42,13 @@ class CharTokenizer {
   // `origin` names the source in errors.
   explicit CharTokenizer(std::vector<char32_t> chars, const std::string& origin = "CharTokenizer");
 
-  std::vector<int64_t> encode(std::string_view text) const;
-  std::string decode(const std::vector<int64_t>& ids) const;
-  int64_t vocab_size() const { return static_cast<int64_t>(chars_.size()) + 1; }
+  std::vector<int64_t> encode(std::string_view text) const override;
+  std::string decode(const std::vector<int64_t>& ids) const override;
+  int64_t vocab_size() const override { return static_cast<int64_t>(chars_.size()) + 1; }
+  std::string kind() const override { return "char"; }
   const std::vector<char32_t>& chars() const { return chars_; }  // ids 1..N
 
-  std::string to_json() const;
+  std::string to_json() const override;
   static CharTokenizer from_json(const std::string& text, const std::string& origin);
 
  private:

@@ -6,12 +6,12 @@
 
 namespace moe::models {
 
-LMSession::LMSession(const std::string& dir) : tokenizer_(std::vector<char32_t>{}) {
+LMSession::LMSession(const std::string& dir) {
   io::CheckpointData meta = io::read_checkpoint_meta(dir);
   train::RunConfig run = train::RunConfig::parse_text(meta.config_json, dir + "/config.json");
-  tokenizer_ = data::CharTokenizer::from_json(meta.tokenizer_json, dir + "/tokenizer.json");
-  MOE_CHECK(run.model.vocab_size >= tokenizer_.vocab_size(), "{}: model vocab_size {} < tokenizer's {}", dir,
-            run.model.vocab_size, tokenizer_.vocab_size());
+  tokenizer_ = data::tokenizer_from_json(meta.tokenizer_json, dir + "/tokenizer.json");
+  MOE_CHECK(run.model.vocab_size >= tokenizer_->vocab_size(), "{}: model vocab_size {} < tokenizer's {}", dir,
+            run.model.vocab_size, tokenizer_->vocab_size());
   Rng init(0);
   model_ = std::make_unique<TransformerLM>(run.model, init);
   io::load_params(dir, model_->named_parameters());
@@ -24,9 +24,9 @@ std::string LMSession::generate(const std::string& prompt, int64_t max_tokens, c
                                 Rng& rng, const std::function<void(const std::string&, const TokenRouting&)>& on_token) {
   MOE_CHECK(max_tokens >= 0, "generate: the number of tokens must be >= 0, got {}", max_tokens);
   NoGradGuard no_grad;
-  std::vector<int64_t> ids = tokenizer_.encode(prompt);
+  std::vector<int64_t> ids = tokenizer_->encode(prompt);
   if (ids.empty()) {
-    std::vector<int64_t> nl = tokenizer_.encode("\n");
+    std::vector<int64_t> nl = tokenizer_->encode("\n");
     ids.push_back(nl.empty() || nl[0] == 0 ? 1 : nl[0]);
   }
   const int64_t T = model_->config().context, V = model_->config().vocab_size;
@@ -38,7 +38,7 @@ std::string LMSession::generate(const std::string& prompt, int64_t max_tokens, c
     std::vector<float> last = logits.select(1, n - 1).reshape({V}).to_vector<float>();
     const int64_t next = sample_next(last, sampling, rng);
     ids.push_back(next);
-    std::string piece = tokenizer_.decode({next});
+    std::string piece = tokenizer_->decode({next});
     out += piece;
     if (on_token) {
       TokenRouting r;

@@ -6,7 +6,7 @@
 #include <string>
 #include <vector>
 
-#include "moe/data/char_tokenizer.h"
+#include "moe/data/tokenizer.h"
 #include "moe/models/sampling.h"
 #include "moe/models/transformer_lm.h"
 
@@ -22,17 +22,18 @@ class LMSession {
  public:
   explicit LMSession(const std::string& checkpoint_dir);
   TransformerLM& model() { return *model_; }
-  const data::CharTokenizer& tokenizer() const { return tokenizer_; }
+  const data::Tokenizer& tokenizer() const { return *tokenizer_; }
 
-  // Generates up to `max_tokens` tokens after `prompt` (characters outside the
-  // tokenizer become <unk>; an empty prompt starts from a newline if known). Calls
-  // on_token(text, routing) for each new token as it is produced; returns the text.
+  // Generates up to `max_tokens` tokens after `prompt` (with a char tokenizer, characters
+  // outside its alphabet become <unk>; an empty prompt starts from a newline if known).
+  // Calls on_token(text, routing) for each new token as it is produced (a bpe byte piece
+  // may be part of a UTF-8 character; the pieces concatenate to the text); returns the text.
   std::string generate(const std::string& prompt, int64_t max_tokens, const SamplingOptions& sampling, Rng& rng,
                        const std::function<void(const std::string&, const TokenRouting&)>& on_token = {});
 
  private:
   std::unique_ptr<TransformerLM> model_;
-  data::CharTokenizer tokenizer_;
+  std::unique_ptr<data::Tokenizer> tokenizer_;
 };
 
 }  // namespace moe::models

@@ -8,7 +8,6 @@
 #include <unistd.h>
 
 #include "moe/autograd/autograd.h"
-#include "moe/data/char_tokenizer.h"
 #include "moe/data/text_dataset.h"
 #include "moe/io/atomic_file.h"
 #include "moe/io/checkpoint.h"
@@ -70,10 +69,7 @@ RunConfig RunConfig::parse_text(const std::string& text, const std::string& orig
   }
   if (r.has("tokenizer")) {
     io::ConfigReader t = r.child("tokenizer");
-    c.tokenizer = t.get<std::string>("kind", "char");
-    t.finish();
-    MOE_CHECK(c.tokenizer == "char", "{}: only the 'char' tokenizer exists in this version, got '{}'",
-              t.where("kind"), c.tokenizer);
+    c.tokenizer = data::TokenizerSpec::parse(t);
   }
   r.finish();
   return c;
@@ -82,7 +78,7 @@ RunConfig RunConfig::parse_text(const std::string& text, const std::string& orig
 RunConfig RunConfig::parse_file(const std::string& path) { return parse_text(io::read_file(path), path); }
 
 nlohmann::json RunConfig::to_json() const {
-  return {{"model", model.to_json()}, {"train", train.to_json()}, {"tokenizer", {{"kind", tokenizer}}}};
+  return {{"model", model.to_json()}, {"train", train.to_json()}, {"tokenizer", tokenizer.to_json()}};
 }
 
 EvalResult evaluate_lm(models::TransformerLM& model, const std::vector<int64_t>& tokens, int64_t batch_size) {
@@ -173,14 +169,23 @@ TrainResult train_lm(const TrainOptions& o) {
   const TrainConfig& tc = run.train;
 
   const std::string text = data::read_text_file(o.data_path);
-  data::CharTokenizer tok = tokenizer_json.empty()
-                                ? data::CharTokenizer::build(text)
-                                : data::CharTokenizer::from_json(tokenizer_json, o.resume_dir + "/tokenizer.json");
-  tokenizer_json = tok.to_json();
-  if (run.model.vocab_size == 0) run.model.vocab_size = tok.vocab_size();
-  MOE_CHECK(run.model.vocab_size >= tok.vocab_size(), "train: model vocab_size {} is smaller than the tokenizer's {}",
-            run.model.vocab_size, tok.vocab_size());
-  data::TextDataset ds(tok.encode(text));
+  std::unique_ptr<data::Tokenizer> tok;
+  if (tokenizer_json.empty()) {
+    const auto t0 = std::chrono::steady_clock::now();
+    tok = data::build_tokenizer(run.tokenizer, text);
+    if (!o.quiet && tok->kind() != "char")
+      fmt::print("tokenizer: {} with {} pieces, trained on {} in {:.1f} s\n", tok->kind(), tok->vocab_size(),
+                 o.data_path, std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count());
+  } else {
+    tok = data::tokenizer_from_json(tokenizer_json, o.resume_dir + "/tokenizer.json");
+  }
+  MOE_CHECK(tok->kind() == run.tokenizer.kind, "train: the config asks for a {} tokenizer, the checkpoint has {}",
+            run.tokenizer.kind, tok->kind());
+  tokenizer_json = tok->to_json();
+  if (run.model.vocab_size == 0) run.model.vocab_size = tok->vocab_size();
+  MOE_CHECK(run.model.vocab_size >= tok->vocab_size(), "train: model vocab_size {} is smaller than the tokenizer's {}",
+            run.model.vocab_size, tok->vocab_size());
+  data::TextDataset ds(tok->encode(text));
 
   Rng rng(tc.seed);
   models::TransformerLM model(run.model, rng);
@@ -217,10 +222,11 @@ TrainResult train_lm(const TrainOptions& o) {
   const int64_t B = tc.batch_size, T = run.model.context, V = run.model.vocab_size;
   std::unique_ptr<ProgressReporter> progress;
   if (!o.quiet) {
-    fmt::print("model: {} parameters ({} active per token), vocab {}, context {}; data: {} tokens ({} train / {} "
-               "validation)\n",
-               model.num_parameters(), model.active_parameters_per_token(), V, T, ds.size(), ds.train_size(),
-               ds.size() - ds.train_size());
+    fmt::print("model: {} parameters ({} active per token), vocab {}, context {}; data: {} {} tokens ({:.2f} bytes "
+               "per token; {} train / {} validation)\n",
+               model.num_parameters(), model.active_parameters_per_token(), V, T, ds.size(), tok->kind(),
+               static_cast<double>(text.size()) / static_cast<double>(std::max<int64_t>(1, ds.size())),
+               ds.train_size(), ds.size() - ds.train_size());
     progress = std::make_unique<ProgressReporter>(stdout, isatty(fileno(stdout)) != 0, tc.steps, tc.log_every, start);
   }
   TrainResult result;

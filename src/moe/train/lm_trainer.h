@@ -11,6 +11,7 @@
 #include <string>
 #include <vector>
 
+#include "moe/data/tokenizer.h"
 #include "moe/io/config.h"
 #include "moe/models/transformer_lm.h"
 
@@ -35,11 +36,12 @@ struct TrainConfig {
   nlohmann::json to_json() const;
 };
 
-// The whole config file: {"model": {...}, "train": {...}, "tokenizer": {"kind": "char"}}.
+// The whole config file: {"model": {...}, "train": {...}, "tokenizer": {...}}, the
+// tokenizer {"kind": "char"} (the default) or {"kind": "bpe", "vocab_size": N}.
 struct RunConfig {
   models::LMConfig model;
   TrainConfig train;
-  std::string tokenizer = "char";
+  data::TokenizerSpec tokenizer;
   static RunConfig parse_file(const std::string& path);
   static RunConfig parse_text(const std::string& text, const std::string& origin);
   nlohmann::json to_json() const;
@@ -47,7 +49,7 @@ struct RunConfig {
 
 struct TrainOptions {
   std::string config_path;   // required unless resuming
-  std::string data_path;     // UTF-8 text
+  std::string data_path;     // the training text (a bpe tokenizer is trained on all of it)
   std::string out_dir;       // run directory
   std::string resume_dir;    // a checkpoint directory to continue from
   std::optional<int64_t> steps;   // overrides train.steps
