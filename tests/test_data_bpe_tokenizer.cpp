@@ -9,6 +9,9 @@
 #include "moe/core/rng.h"
 #include "moe/data/bpe_tokenizer.h"
 #include "moe/data/char_tokenizer.h"
+#include "moe/data/tokenizer.h"
+#include "moe/io/atomic_file.h"
+#include "moe/io/config.h"
 #include "test_util.h"
 
 using namespace moe;
@@ -219,4 +222,18 @@ TEST(TokenizerSpec, ParsesCharAndBpeAndRefusesTheRest) {
   expect_error([&] { parse("{\"kind\": \"char\", \"vocab_size\": 300}"); }, {"run.json", "unknown key", "vocab_size"});
   expect_error([&] { parse("{\"kind\": \"unigram\"}"); }, {"run.json", "kind", "unigram"});
   expect_error([&] { parse("{\"kind\": \"bpe\", \"vocab_size\": 300, \"merges\": 2}"); }, {"run.json", "merges"});
+}
+
+TEST(TokenizerSpec, FileUsesASavedTokenizer) {
+  const std::string path = moe::test::test_tmp_dir() + "/tok.json";
+  moe::io::write_file_atomic(path, moe::data::CharTokenizer::build("abc").to_json());
+  auto r = moe::io::ConfigReader::from_string(R"({"kind": "char", "file": ")" + path + R"("})", "cfg.json");
+  moe::data::TokenizerSpec spec = moe::data::TokenizerSpec::parse(r);
+  auto tok = moe::data::build_tokenizer(spec, "completely different text");  // the file wins
+  EXPECT_EQ(tok->vocab_size(), 4);
+  EXPECT_EQ(spec.to_json()["file"], path);
+  spec.kind = "bpe";
+  EXPECT_THROW(moe::data::build_tokenizer(spec, "x"), moe::Error);  // kind mismatch
+  spec.file = path + ".missing";
+  EXPECT_THROW(moe::data::build_tokenizer(spec, "x"), moe::Error);
 }

@@ -36,12 +36,14 @@ std::unique_ptr<Tokenizer> tokenizer_from_json(const std::string& json, const st
 struct TokenizerSpec {
   std::string kind = "char";
   int64_t vocab_size = 0;  // bpe only: the number of pieces to train, bytes and <unk> included
+  std::string file;        // a tokenizer.json made before (moe tokenizer train): used as is, not trained
 
   static TokenizerSpec parse(io::ConfigReader& r);
   nlohmann::json to_json() const;
 };
 
-// A new tokenizer of kind `spec.kind` fitted to `text` (for bpe: trained with sentencepiece).
+// A new tokenizer of kind `spec.kind` fitted to `text` (for bpe: trained with sentencepiece),
+// or the one in `spec.file` (its kind must match).
 std::unique_ptr<Tokenizer> build_tokenizer(const TokenizerSpec& spec, std::string_view text);
 
 }  // namespace moe::data
