@@ -173,7 +173,9 @@ TrainResult train_lm(const TrainOptions& o) {
   if (tokenizer_json.empty()) {
     const auto t0 = std::chrono::steady_clock::now();
     tok = data::build_tokenizer(run.tokenizer, text);
-    if (!o.quiet && tok->kind() != "char")
+    if (!o.quiet && !run.tokenizer.file.empty())
+      fmt::print("tokenizer: {} with {} pieces, from {}\n", tok->kind(), tok->vocab_size(), run.tokenizer.file);
+    else if (!o.quiet && tok->kind() != "char")
       fmt::print("tokenizer: {} with {} pieces, trained on {} in {:.1f} s\n", tok->kind(), tok->vocab_size(),
                  o.data_path, std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count());
   } else {
