@@ -1,5 +1,6 @@
-// planned.cpp: subcommands whose systems have not landed yet. They parse, then exit
-// non-zero naming the issue that builds them, so scripts fail loudly, not silently.
+// commands.cpp: the list of subcommands, and the ones whose systems have not landed yet
+// (they parse, then exit non-zero naming the issue that builds them, so scripts fail
+// loudly, not silently).
 #include <fmt/core.h>
 
 #include "cli/commands.h"
