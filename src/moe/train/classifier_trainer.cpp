@@ -110,6 +110,8 @@ ClassifierData load_classifier_data(const ClassifierRunConfig& run, const std::s
   const ClassifierDataConfig& d = run.data;
   ClassifierData out;
   if (d.kind == "synthetic") {
+    MOE_CHECK(dir_override.empty(), "--data {}: the config's data are synthetic (generated); --data names a fixture "
+              "directory for sentiment_fixtures runs", dir_override);
     Rng rng(d.seed);
     out.train = data::make_synthetic_sentiment(d.train, rng, d.signal, d.noise);
     out.test = data::make_synthetic_sentiment(d.test, rng, d.signal, d.noise);
