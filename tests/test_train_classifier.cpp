@@ -2,6 +2,7 @@
 // chance and above the untrained model's), the balancing loss evens the load, the
 // checkpoint reloads to the same metrics, and config errors name the key.
 #include <fstream>
+#include <sstream>
 
 #include "moe/train/classifier_trainer.h"
 #include "moe/train/metrics_log.h"
@@ -91,4 +92,39 @@ TEST(ClassifierTrainer, ConfigErrorsNameTheKey) {
       {"mlp"});
   moe::test::expect_error([&] { parse(R"({"model": {"kind": "moe_classifier", )" + moe + R"(}, "data": {"kind": "x"}})"); },
                           {"data.kind"});
+}
+
+TEST(ClassifierTrainer, ShippedConfigsParse) {
+  for (const char* name : {"moe_sentiment_synthetic", "moe_sentiment_synthetic_balanced", "moe_sentiment_real",
+                           "moe_sentiment_real_balanced", "moe_sentiment_real20", "moe_sentiment_real20_balanced"}) {
+    SCOPED_TRACE(name);
+    const std::string path = std::string(MOE_SOURCE_DIR) + "/configs/" + name + ".json";
+    ASSERT_TRUE(train::is_classifier_config(path));
+    std::ifstream in(path);
+    std::stringstream ss;
+    ss << in.rdbuf();
+    train::ClassifierRunConfig c = train::ClassifierRunConfig::parse_text(ss.str(), path);
+    EXPECT_EQ(c.model.moe.num_experts, 4);
+    EXPECT_EQ(c.model.moe.router.top_k, 2);
+    EXPECT_EQ(c.model.moe.expert.hidden, (std::vector<int64_t>{64, 32}));
+    // Round trip through the checkpoint's config.json.
+    EXPECT_EQ(train::ClassifierRunConfig::parse_text(c.to_json().dump(), "rt").to_json(), c.to_json());
+  }
+  EXPECT_FALSE(train::is_classifier_config(std::string(MOE_SOURCE_DIR) + "/configs/noisy_topk_char_lm.json"));
+}
+
+// The documented "same active size": router 20 * 4 + 2 experts of 20 -> 64 -> 32 -> 3
+// = 80 + 2 * 3,523 = 7,126 against the baseline 20 -> 100 -> 50 -> 3 = 7,303.
+TEST(ClassifierTrainer, ActiveSizesOfTheSeedModelAndBaseline) {
+  std::ifstream in(std::string(MOE_SOURCE_DIR) + "/configs/moe_sentiment_synthetic.json");
+  std::stringstream ss;
+  ss << in.rdbuf();
+  train::ClassifierRunConfig c = train::ClassifierRunConfig::parse_text(ss.str(), "synthetic");
+  Rng rng(0);
+  models::MoEClassifier moe(c.model, rng);
+  models::DenseClassifier dense(c.model, rng);
+  EXPECT_EQ(moe.active_parameters(), 80 + 2 * (20 * 64 + 64 + 64 * 32 + 32 + 32 * 3 + 3));
+  EXPECT_EQ(moe.active_parameters(), 7126);
+  EXPECT_EQ(dense.active_parameters(), 7303);
+  EXPECT_EQ(moe.forward(Tensor::zeros({5, 20})).shape(), (Shape{5, 3}));
 }
