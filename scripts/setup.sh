@@ -10,6 +10,7 @@ PACKAGES=(
   libopenblas-openmp-dev   # GEMM; the OpenMP build, linked explicitly (see CMakeLists.txt)
   libcli11-dev nlohmann-json3-dev libfmt-dev
   libsentencepiece-dev     # BPE tokenizer training and encoding
+  libpng-dev               # heatmap images (moe report)
   libgtest-dev libbenchmark-dev
 )
 

@@ -8,6 +8,7 @@
 #include "moe/data/text_dataset.h"
 #include "moe/io/checkpoint.h"
 #include "moe/models/lm_session.h"
+#include "moe/train/classifier_trainer.h"
 #include "moe/train/lm_trainer.h"
 
 namespace moe::cli {
@@ -24,7 +25,8 @@ Command train_command() {
   c.setup = [o](CLI::App& app) {
     CLI::App* sub = app.add_subcommand("train", "Train a language model from a JSON config");
     sub->add_option("--config", o->t.config_path, "Model + training config (configs/*.json)");
-    sub->add_option("--data", o->t.data_path, "UTF-8 training text (90% train / 10% validation)")->required();
+    sub->add_option("--data", o->t.data_path,
+                    "UTF-8 training text (90% train / 10% validation); for moe_classifier: the fixture directory");
     sub->add_option("--out", o->t.out_dir, "Run directory (metrics.jsonl, checkpoint/)")->required();
     sub->add_option("--resume", o->t.resume_dir, "Continue exactly from a checkpoint directory");
     o->steps_opt = sub->add_option("--steps", o->steps, "Total optimizer steps (overrides the config)")
@@ -39,6 +41,11 @@ Command train_command() {
     if (o->seed_opt->count()) o->t.seed = o->seed;
     if (o->stop_opt->count()) o->t.stop_after = o->stop_after;
     MOE_CHECK(!o->t.config_path.empty() || !o->t.resume_dir.empty(), "train: give --config FILE or --resume DIR");
+    if (!o->t.config_path.empty() && train::is_classifier_config(o->t.config_path)) {
+      train::train_classifier(o->t);
+      return 0;
+    }
+    MOE_CHECK(!o->t.data_path.empty(), "train: --data FILE is required for language models");
     train::train_lm(o->t);
     return 0;
   };

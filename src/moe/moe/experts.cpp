@@ -44,13 +44,42 @@ Experts::Experts(const ExpertConfig& c, int64_t E, Rng& rng, DType dtype) : conf
       b2_ = nn::uniform_fan_in({E, D}, c.rank, rng, dtype);
       register_parameter("b", b2_);
     }
+  } else if (c.kind == "mlp") {
+    MOE_CHECK(!c.hidden.empty(), "experts: kind 'mlp' needs at least one hidden width");
+    MOE_CHECK(c.d_out >= 0, "experts: d_out must be >= 0 (0 = d_model), got {}", c.d_out);
+    std::vector<int64_t> widths{D};
+    for (int64_t h : c.hidden) {
+      MOE_CHECK(h >= 1, "experts: mlp hidden widths must be >= 1, got {}", h);
+      widths.push_back(h);
+    }
+    widths.push_back(c.output_width());
+    const size_t L = widths.size() - 1;
+    mlp_w_.resize(L);
+    mlp_b_.resize(L);
+    for (size_t l = 0; l < L; ++l) {  // as torch.nn.Linear(widths[l], widths[l + 1]) per expert
+      mlp_w_[l] = nn::uniform_fan_in({E, widths[l + 1], widths[l]}, widths[l], rng, dtype);
+      register_parameter("w" + std::to_string(l), mlp_w_[l]);
+      if (c.bias) {
+        mlp_b_[l] = nn::uniform_fan_in({E, widths[l + 1]}, widths[l], rng, dtype);
+        register_parameter("b" + std::to_string(l), mlp_b_[l]);
+      }
+    }
+    activation(Tensor::zeros({1}, dtype), c.activation);  // validates the name now
   } else {
-    throw Error(fmt::format("experts: unknown kind '{}' (expected ffn, swiglu or lowrank)", c.kind));
+    throw Error(fmt::format("experts: unknown kind '{}' (expected ffn, swiglu, lowrank or mlp)", c.kind));
   }
 }
 
 Tensor Experts::forward(const Tensor& xs, const std::vector<int64_t>& offsets, Rng* rng) const {
   if (config_.kind == "lowrank") return grouped_linear(grouped_linear(xs, offsets, v_), offsets, u_, b2_);
+  if (config_.kind == "mlp") {
+    Tensor h = xs;
+    for (size_t l = 0; l < mlp_w_.size(); ++l) {
+      h = grouped_linear(h, offsets, mlp_w_[l], mlp_b_[l]);
+      if (l + 1 < mlp_w_.size()) h = activation(h, config_.activation);
+    }
+    return h;
+  }
   if (config_.kind == "swiglu")
     return grouped_linear(mul(silu(grouped_linear(xs, offsets, w1_)), grouped_linear(xs, offsets, w3_)), offsets, w2_);
   Tensor h = activation(grouped_linear(xs, offsets, w1_, b1_), config_.activation);
@@ -64,6 +93,11 @@ Tensor Experts::forward(const Tensor& xs, const std::vector<int64_t>& offsets, R
 int64_t Experts::macs_per_token() const {
   const int64_t D = config_.d_model;
   if (config_.kind == "lowrank") return 2 * D * config_.rank;
+  if (config_.kind == "mlp") {
+    int64_t macs = 0;
+    for (const Tensor& w : mlp_w_) macs += w.size(1) * w.size(2);
+    return macs;
+  }
   if (config_.kind == "swiglu") return 3 * D * config_.d_ff;
   return 2 * D * config_.d_ff;
 }

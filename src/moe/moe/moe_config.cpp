@@ -30,6 +30,8 @@ MoEConfig parse_moe_config(io::ConfigReader& r, int64_t d_model) {
   e.activation = er.get<std::string>("activation", e.activation);
   e.bias = er.get<bool>("bias", e.bias);
   e.dropout = er.get<double>("dropout", 0.0);
+  e.hidden = er.get<std::vector<int64_t>>("hidden", {});
+  e.d_out = er.get<int64_t>("d_out", 0);
   er.finish();
   e.d_model = d_model;
   return c;
@@ -47,7 +49,7 @@ nlohmann::json moe_config_json(const MoEConfig& c) {
             {"uniform_mse_loss", q.uniform_mse_loss}, {"z_loss", q.z_loss}, {"bias_update_rate", q.bias_update_rate}}},
           {"expert",
            {{"kind", e.kind}, {"d_ff", e.d_ff}, {"rank", e.rank}, {"activation", e.activation}, {"bias", e.bias},
-            {"dropout", e.dropout}}}};
+            {"dropout", e.dropout}, {"hidden", e.hidden}, {"d_out", e.d_out}}}};
 }
 
 }  // namespace moe

@@ -6,7 +6,8 @@
 //               "switch_loss": 0, "importance_loss": 0, "load_loss": 0,
 //               "uniform_mse_loss": 0, "z_loss": 0, "bias_update_rate": 0},
 //    "expert": {"kind": "ffn", "d_ff": 512, "rank": 0, "activation": "relu",
-//               "bias": true, "dropout": 0}}
+//               "bias": true, "dropout": 0, "hidden": [], "d_out": 0}}
+// ("hidden" and "d_out" are for expert kind "mlp"; d_out 0 = d_model)
 #pragma once
 #include <nlohmann/json.hpp>
 

@@ -31,15 +31,17 @@ Tensor MoELayer::forward(const Tensor& x, const RouteInputs& in, Router* router)
   Tensor out = combine(ys, last_.gates, last_.plan);
   if (shared_) {
     // Every token through each shared expert: S segments of all N rows.
-    const int64_t N = x2.size(0), S = config_.num_shared_experts;
+    const int64_t N = x2.size(0), S = config_.num_shared_experts, O = config_.expert.output_width();
     std::vector<int64_t> off(S + 1);
     for (int64_t s = 0; s <= S; ++s) off[s] = s * N;
     Tensor rep = x2.unsqueeze(0).expand({S, N, D}).reshape({S * N, D});
-    out = add(out, sum(shared_->forward(rep, off, in.rng).reshape({S, N, D}), {0}));
+    out = add(out, sum(shared_->forward(rep, off, in.rng).reshape({S, N, O}), {0}));
   }
   stats_ = compute_routing_stats(last_.plan, last_.probs);
   stats_.aux_losses = last_.aux_values;
-  return out.reshape(x.shape());
+  Shape shape = x.shape();  // (..., d_out): an mlp expert may change the width
+  shape.back() = config_.expert.output_width();
+  return out.reshape(shape);
 }
 
 int64_t MoELayer::active_parameters_per_token() const {

@@ -29,7 +29,8 @@ struct MoEConfig {
 class MoELayer : public nn::Module {
  public:
   MoELayer(const MoEConfig& config, Rng& rng, DType dtype = DType::f32);
-  // x: (..., d_model) -> (..., d_model). `router` (optional) routes instead of the
+  // x: (..., d_model) -> (..., d_out), d_out = config.expert.output_width() (d_model
+  // unless mlp experts set another). `router` (optional) routes instead of the
   // layer's own router: a cycle-shared model gives each logical layer its own router
   // over the same experts.
   Tensor forward(const Tensor& x, const RouteInputs& in = {}, Router* router = nullptr);
