@@ -146,6 +146,7 @@ Command generate_command() {
     return sub;
   };
   c.run = [o]() -> int {
+    models::check_sampling(o->sampling);
     models::LMSession s(o->checkpoint);
     Rng rng(o->seed);
     if (!o->show_experts) fmt::print("{}", o->prompt);

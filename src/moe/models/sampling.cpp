@@ -8,11 +8,15 @@
 
 namespace moe::models {
 
-int64_t sample_next(const std::vector<float>& logits, const SamplingOptions& o, Rng& rng) {
-  MOE_CHECK(!logits.empty(), "sample_next: empty logits");
+void check_sampling(const SamplingOptions& o) {
   MOE_CHECK(o.temperature >= 0, "sampling: temperature must be >= 0, got {}", o.temperature);
   MOE_CHECK(o.top_k >= 0, "sampling: top_k must be >= 0, got {}", o.top_k);
   MOE_CHECK(o.top_p > 0 && o.top_p <= 1, "sampling: top_p must be in (0, 1], got {}", o.top_p);
+}
+
+int64_t sample_next(const std::vector<float>& logits, const SamplingOptions& o, Rng& rng) {
+  MOE_CHECK(!logits.empty(), "sample_next: empty logits");
+  check_sampling(o);
   const int64_t V = static_cast<int64_t>(logits.size());
   std::vector<int64_t> order(V);
   std::iota(order.begin(), order.end(), 0);

@@ -12,6 +12,9 @@ struct SamplingOptions {
   double top_p = 1.0;        // nucleus: the smallest set whose probability reaches top_p
 };
 
+// Throws naming the option when one is out of range.
+void check_sampling(const SamplingOptions& opt);
+
 // Applies temperature, then top-k, then top-p to softmax(logits / temperature), and
 // draws one id with `rng` (one uniform draw). Ties keep the lower id first.
 int64_t sample_next(const std::vector<float>& logits, const SamplingOptions& opt, Rng& rng);
