@@ -23,6 +23,7 @@ Command demo_command();
 Command bench_command();
 Command sweep_command();
 Command tokenizer_command();
+Command route_command();
 Command planned_command(const std::string& name, const std::string& what, const std::string& issue);
 std::vector<Command> all_commands();
 
