@@ -24,6 +24,7 @@ Command bench_command();
 Command sweep_command();
 Command tokenizer_command();
 Command report_command();
+Command route_command();
 Command planned_command(const std::string& name, const std::string& what, const std::string& issue);
 std::vector<Command> all_commands();
 

@@ -2,13 +2,17 @@
 #include <fmt/core.h>
 
 #include <iostream>
+#include <memory>
 #include <nlohmann/json.hpp>
 
 #include "cli/commands.h"
 #include "moe/data/text_dataset.h"
+#include "moe/io/atomic_file.h"
 #include "moe/io/checkpoint.h"
 #include "moe/models/lm_session.h"
+#include "moe/models/neuroshard.h"
 #include "moe/train/classifier_trainer.h"
+#include "moe/train/neuroshard_trainer.h"
 #include "moe/train/lm_trainer.h"
 
 namespace moe::cli {
@@ -26,8 +30,9 @@ Command train_command() {
     CLI::App* sub = app.add_subcommand("train", "Train a language model from a JSON config");
     sub->add_option("--config", o->t.config_path, "Model + training config (configs/*.json)");
     sub->add_option("--data", o->t.data_path,
-                    "UTF-8 training text (90% train / 10% validation); for moe_classifier: the fixture directory");
-    sub->add_option("--out", o->t.out_dir, "Run directory (metrics.jsonl, checkpoint/)")->required();
+                    "UTF-8 training text (90% train / 10% validation); moe_classifier: the fixture directory; "
+                    "neuroshard: overrides the config's train TSV");
+    sub->add_option("--out", o->t.out_dir, "Run directory (metrics.jsonl, checkpoint/)");
     sub->add_option("--resume", o->t.resume_dir, "Continue exactly from a checkpoint directory");
     o->steps_opt = sub->add_option("--steps", o->steps, "Total optimizer steps (overrides the config)")
                        ->check(CLI::PositiveNumber);
@@ -42,10 +47,18 @@ Command train_command() {
     if (o->stop_opt->count()) o->t.stop_after = o->stop_after;
     MOE_CHECK(!o->t.config_path.empty() || !o->t.resume_dir.empty(), "train: give --config FILE or --resume DIR");
     if (!o->t.config_path.empty() && train::is_classifier_config(o->t.config_path)) {
+      MOE_CHECK(!o->t.out_dir.empty(), "train: --out DIR is required");
       train::train_classifier(o->t);
       return 0;
     }
-    MOE_CHECK(!o->t.data_path.empty(), "train: --data FILE is required for language models");
+    if (!o->t.config_path.empty() && models::config_model_kind(io::read_file(o->t.config_path)) == "neuroshard") {
+      // NeuroShard (issue #6): data and run directory come from the config unless given.
+      train::NeuroShardTrainOptions n{o->t.config_path, o->t.out_dir, o->t.data_path, std::nullopt, o->t.seed, false};
+      if (o->steps_opt->count()) n.epochs = o->steps;  // --steps counts epochs here
+      train::train_neuroshard(n);
+      return 0;
+    }
+    MOE_CHECK(!o->t.data_path.empty() && !o->t.out_dir.empty(), "train: --data and --out are required");
     train::train_lm(o->t);
     return 0;
   };
@@ -166,6 +179,19 @@ Command chat_command() {
     return sub;
   };
   c.run = [o]() -> int {
+    if (models::config_model_kind(io::read_checkpoint_meta(o->checkpoint).config_json) == "neuroshard") {
+      // NeuroShard (issue #6): each line prints its route over the topics.
+      std::unique_ptr<models::NeuroShard> model = models::load_neuroshard(o->checkpoint);
+      fmt::print("moe chat: NeuroShard router over {} topics. Type a text; /quit to leave.\n", model->config().shards());
+      std::string line;
+      while (true) {
+        fmt::print("> ");
+        std::fflush(stdout);
+        if (!std::getline(std::cin, line) || line == "/quit") break;
+        fmt::print("{}\n", models::route_text(*model, line).text_line());
+      }
+      return 0;
+    }
     models::LMSession s(o->checkpoint);
     Rng rng(o->seed);
     fmt::print("moe chat: {} parameters, context {}. Type a prompt; /quit to leave.\n", s.model().num_parameters(),
