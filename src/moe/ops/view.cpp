@@ -204,8 +204,7 @@ Tensor Tensor::to(DType dt) const {
 
 void Tensor::copy_(const Tensor& src) const {
   MOE_CHECK(src.dtype() == dtype(), "copy_: dtype mismatch: {} into {}", src.str(), str());
-  broadcast_shapes(src.shape(), shape(), "copy_");
-  MOE_CHECK(numel_of(broadcast_shapes(src.shape(), shape(), "copy_")) == numel(),
+  MOE_CHECK(broadcast_shapes(src.shape(), shape(), "copy_") == shape(),
             "copy_: {} does not broadcast to {}", src.str(), str());
   copy_into(*this, src);
 }
