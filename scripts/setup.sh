@@ -11,6 +11,10 @@ PACKAGES=(
   libcli11-dev nlohmann-json3-dev libfmt-dev
   libsentencepiece-dev     # BPE tokenizer training and encoding
   libpng-dev               # heatmap images (moe report)
+  zlib1g-dev               # gzip-compressed IDX files (MNIST-style datasets)
+  libcpp-httplib-dev       # moe serve
+  dataset-fashion-mnist    # Fashion-MNIST IDX files under /usr/share/datasets/fashion-mnist
+  hershey-fonts-data       # Hershey stroke fonts: the few-shot glyph classes
   libgtest-dev libbenchmark-dev
 )
 
