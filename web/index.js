@@ -142,10 +142,13 @@ async function generate(event) {
 function showTooltip(event) {
   const target = event.target.closest('.tok, .hm-cell');
   const tip = $('tooltip');
+  document.querySelectorAll('.hover').forEach((e) => e.classList.remove('hover'));
   if (!target) {
     tip.hidden = true;
     return;
   }
+  // The token and its heatmap column are outlined together.
+  document.querySelectorAll(`[data-index="${target.dataset.index}"]`).forEach((e) => e.classList.add('hover'));
   const token = state.tokens[Number(target.dataset.index)];
   const hovered = target.dataset.layer !== undefined ? Number(target.dataset.layer) : selectedLayer();
   tip.replaceChildren(el('div', { class: 'tip-token' }, `#${target.dataset.index} ${JSON.stringify(token.text)}`));
@@ -186,7 +189,7 @@ document.addEventListener('DOMContentLoaded', () => {
   });
   for (const id of ['text', 'heatmap']) {
     $(id).addEventListener('mousemove', showTooltip);
-    $(id).addEventListener('mouseleave', () => { $('tooltip').hidden = true; });
+    $(id).addEventListener('mouseleave', showTooltip);
   }
   loadModel();
 });
