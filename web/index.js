@@ -6,8 +6,9 @@
 const $ = (id) => document.getElementById(id);
 const state = { tokens: [], layers: 0, experts: 0, abort: null };
 
-// The expert with the largest gate weight of one layer's choice.
+// The expert with the largest gate weight of one layer's choice; null when no expert took the token.
 function top1(choice) {
+  if (!choice || choice.experts.length === 0) return null;
   let best = 0;
   for (let i = 1; i < choice.weights.length; i++) if (choice.weights[i] > choice.weights[best]) best = i;
   return { expert: choice.experts[best], weight: choice.weights[best] };
@@ -46,7 +47,7 @@ async function loadModel() {
       $('generate').disabled = true;
       return;
     }
-    setShape(m.layers || 0, m.experts || 0);
+    setShape(m.moe_layers ?? m.layers ?? 0, m.experts || 0);
   } catch (e) {
     $('model-info').replaceChildren(el('dt', {}, 'unavailable'), el('dd', {}, ''));
     showError(`GET /v1/model: ${e.message}`);
@@ -64,16 +65,15 @@ function requestBody() {
 }
 
 function colourToken(span, token) {
-  const layer = Math.min(selectedLayer(), token.layers.length - 1);
-  const { expert } = top1(token.layers[layer]);
-  span.dataset.expert = expert;
-  span.style.backgroundColor = expertTint(expert);
+  const choice = top1(token.layers[Math.min(selectedLayer(), token.layers.length - 1)]);
+  span.dataset.expert = choice ? choice.expert : -1;
+  span.style.backgroundColor = choice ? expertTint(choice.expert) : '';
 }
 
 function addToken(token) {
   const index = state.tokens.push(token) - 1;
   setShape(Math.max(state.layers, token.layers.length),
-    Math.max(state.experts, 1 + Math.max(...token.layers.flatMap((c) => c.experts))));
+    Math.max(state.experts, 1 + Math.max(-1, ...token.layers.flatMap((c) => c.experts))));
   const span = el('span', { class: 'tok', 'data-index': index }, token.text);
   colourToken(span, token);
   $('text').append(span);
@@ -86,10 +86,12 @@ function addToken(token) {
     heat.append(row);
   }
   token.layers.forEach((choice, l) => {
-    const { expert, weight } = top1(choice);
-    const cell = el('span', { class: 'hm-cell', 'data-index': index, 'data-layer': l, 'data-expert': expert });
-    cell.style.backgroundColor = expertColor(expert);
-    cell.style.opacity = (0.3 + 0.7 * weight).toFixed(3);  // pale = a less certain gate
+    const top = top1(choice);
+    const cell = el('span', { class: 'hm-cell', 'data-index': index, 'data-layer': l, 'data-expert': top ? top.expert : -1 });
+    if (top) {
+      cell.style.backgroundColor = expertColor(top.expert);
+      cell.style.opacity = (0.3 + 0.7 * top.weight).toFixed(3);  // pale = a less certain gate
+    }
     heat.children[l].append(cell);
   });
   heat.scrollLeft = heat.scrollWidth;
