@@ -23,9 +23,19 @@ Command planned_command(const std::string& name, const std::string& what, const 
 
 std::vector<Command> all_commands() {
   return {
-      train_command(),   eval_command(),    generate_command(), chat_command(),
-      inspect_command(), sweep_command(),    tokenizer_command(), demo_command(),
-      bench_command(),   report_command(),   route_command(),    serve_command(),
+      train_command(),
+      eval_command(),
+      generate_command(),
+      chat_command(),
+      inspect_command(),
+      demo_command(),
+      bench_command(),
+      sweep_command(),
+      tokenizer_command(),
+      report_command(),
+      route_command(),
+      serve_command(),
+      set_command(),
   };
 }
 

@@ -26,6 +26,7 @@ Command tokenizer_command();
 Command report_command();
 Command route_command();
 Command serve_command();
+Command set_command();
 Command planned_command(const std::string& name, const std::string& what, const std::string& issue);
 std::vector<Command> all_commands();
 

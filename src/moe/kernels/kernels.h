@@ -160,6 +160,22 @@ template <class T>
 void attention_backward(const T* q, const T* k, const T* v, const T* probs, const T* gout, T* gq,
                         T* gk, T* gv, int64_t Tn, int64_t D, bool causal, T scale,
                         int64_t bh_begin, int64_t bh_end);
+// ---- sparse family (kernels/ref/sparse.cpp): W (out, in) in CSR over its live entries:
+// row_ptr (out + 1), col (nnz), w (nnz); every loop costs O(nnz) per batch row, never
+// O(out * in). Used by sparse/sparse_linear.h (SET, Mocanu et al. 2018).
+// y (B, out) = x (B, in) W^T + bias (bias null: none), batch rows [b0, b1).
+template <class T>
+void csr_linear_forward(const T* x, const int64_t* row_ptr, const int64_t* col, const T* w, const T* bias, T* y,
+                        int64_t in, int64_t out, int64_t b0, int64_t b1);
+// gx (B, in) = gy (B, out) W (overwritten), batch rows [b0, b1).
+template <class T>
+void csr_linear_backward_x(const T* gy, const int64_t* row_ptr, const int64_t* col, const T* w, T* gx, int64_t in,
+                           int64_t out, int64_t b0, int64_t b1);
+// gw[e] = sum_b gy[b, r(e)] x[b, col[e]] for the entries of output rows [r0, r1)
+// (overwritten), summed in ascending b.
+template <class T>
+void csr_linear_backward_w(const T* x, const T* gy, const int64_t* row_ptr, const int64_t* col, T* gw, int64_t B,
+                           int64_t in, int64_t out, int64_t r0, int64_t r1);
 }  // namespace ref
 
 // The float32 fast backends (cpu::, cuda::) share these signatures, one macro per
@@ -233,6 +249,14 @@ void attention_backward(const T* q, const T* k, const T* v, const T* probs, cons
                           T* gq, T* gk, T* gv, int64_t BH, int64_t Tn, int64_t D, bool causal, \
                           T scale);
 
+#define MOE_SPARSE_KERNELS(T)                                                                       \
+  void csr_linear_forward(const T* x, const int64_t* row_ptr, const int64_t* col, const T* w, const T* bias, \
+                          T* y, int64_t B, int64_t in, int64_t out);                                 \
+  void csr_linear_backward_x(const T* gy, const int64_t* row_ptr, const int64_t* col, const T* w, T* gx, \
+                             int64_t B, int64_t in, int64_t out);                                    \
+  void csr_linear_backward_w(const T* x, const T* gy, const int64_t* row_ptr, const int64_t* col, T* gw, \
+                             int64_t B, int64_t in, int64_t out);
+
 // One family per line, each line ending in a backslash, so branches can add theirs.
 #define MOE_FAST_KERNELS(T)  \
   MOE_ELEMENTWISE_KERNELS(T) \
@@ -243,6 +267,7 @@ void attention_backward(const T* q, const T* k, const T* v, const T* probs, cons
   MOE_NORM_KERNELS(T)        \
   MOE_INDEX_KERNELS(T)       \
   MOE_ATTENTION_KERNELS(T)   \
+  MOE_SPARSE_KERNELS(T)      \
   /* end of the family list */
 // Attention over BH = batch * heads slices (see ref::attention_forward).
 
