@@ -36,6 +36,7 @@ std::vector<Command> all_commands() {
       route_command(),
       serve_command(),
       set_command(),
+      lottery_command(),
   };
 }
 
