@@ -160,6 +160,15 @@ template <class T>
 void attention_backward(const T* q, const T* k, const T* v, const T* probs, const T* gout, T* gq,
                         T* gk, T* gv, int64_t Tn, int64_t D, bool causal, T scale,
                         int64_t bh_begin, int64_t bh_end);
+// ---- scan family (kernels/ref/scan.cpp): x, y, gy, gx: (rows, n) contiguous ----
+// Cumulative product along each row: y[j] = prod_{i <= j} x[i], or prod_{i < j} x[i]
+// (y[0] = 1) when exclusive (the DNC's allocation weighting, Graves et al. 2016 eq. 1).
+template <class T> void cumprod_rows(const T* x, T* y, int64_t rows, int64_t n, bool exclusive);
+// gx[k] = sum_j gy[j] dy[j]/dx[k] without dividing by x (zeros are allowed):
+// gx[k] = E[k] * S[k], E the exclusive product and S[k] = sum_{j >= k} gy[j] prod_{k < i <= j} x[i]
+// (j > k and i < j when exclusive), summed from the end of the row.
+template <class T>
+void cumprod_backward_rows(const T* x, const T* gy, T* gx, int64_t rows, int64_t n, bool exclusive);
 }  // namespace ref
 
 // The float32 fast backends (cpu::, cuda::) share these signatures, one macro per
@@ -233,6 +242,11 @@ void attention_backward(const T* q, const T* k, const T* v, const T* probs, cons
                           T* gq, T* gk, T* gv, int64_t BH, int64_t Tn, int64_t D, bool causal, \
                           T scale);
 
+#define MOE_SCAN_KERNELS(T)                                                                 \
+  void cumprod_rows(const T* x, T* y, int64_t rows, int64_t n, bool exclusive);             \
+  void cumprod_backward_rows(const T* x, const T* gy, T* gx, int64_t rows, int64_t n,       \
+                             bool exclusive);
+
 // One family per line, each line ending in a backslash, so branches can add theirs.
 #define MOE_FAST_KERNELS(T)  \
   MOE_ELEMENTWISE_KERNELS(T) \
@@ -243,6 +257,7 @@ void attention_backward(const T* q, const T* k, const T* v, const T* probs, cons
   MOE_NORM_KERNELS(T)        \
   MOE_INDEX_KERNELS(T)       \
   MOE_ATTENTION_KERNELS(T)   \
+  MOE_SCAN_KERNELS(T)        \
   /* end of the family list */
 // Attention over BH = batch * heads slices (see ref::attention_forward).
 
