@@ -37,6 +37,7 @@ std::vector<Command> all_commands() {
       serve_command(),
       set_command(),
       lottery_command(),
+      dnc_command(),
   };
 }
 

@@ -12,6 +12,8 @@
 #include "moe/io/checkpoint.h"
 #include "moe/ops/dropout.h"
 #include "moe/ops/attention.h"
+#include "moe/ops/bce_loss.h"
+#include "moe/ops/cumprod.h"
 #include "moe/ops/elementwise.h"
 #include "moe/ops/loss.h"
 #include "moe/ops/index.h"

@@ -176,6 +176,15 @@ void csr_linear_backward_x(const T* gy, const int64_t* row_ptr, const int64_t* c
 template <class T>
 void csr_linear_backward_w(const T* x, const T* gy, const int64_t* row_ptr, const int64_t* col, T* gw, int64_t B,
                            int64_t in, int64_t out, int64_t r0, int64_t r1);
+// ---- scan family (kernels/ref/scan.cpp): x, y, gy, gx: (rows, n) contiguous ----
+// Cumulative product along each row: y[j] = prod_{i <= j} x[i], or prod_{i < j} x[i]
+// (y[0] = 1) when exclusive (the DNC's allocation weighting, Graves et al. 2016 eq. 1).
+template <class T> void cumprod_rows(const T* x, T* y, int64_t rows, int64_t n, bool exclusive);
+// gx[k] = sum_j gy[j] dy[j]/dx[k] without dividing by x (zeros are allowed):
+// gx[k] = E[k] * S[k], E the exclusive product and S[k] = sum_{j >= k} gy[j] prod_{k < i <= j} x[i]
+// (j > k and i < j when exclusive), summed from the end of the row.
+template <class T>
+void cumprod_backward_rows(const T* x, const T* gy, T* gx, int64_t rows, int64_t n, bool exclusive);
 }  // namespace ref
 
 // The float32 fast backends (cpu::, cuda::) share these signatures, one macro per
@@ -256,6 +265,10 @@ void csr_linear_backward_w(const T* x, const T* gy, const int64_t* row_ptr, cons
                              int64_t B, int64_t in, int64_t out);                                    \
   void csr_linear_backward_w(const T* x, const T* gy, const int64_t* row_ptr, const int64_t* col, T* gw, \
                              int64_t B, int64_t in, int64_t out);
+#define MOE_SCAN_KERNELS(T)                                                                 \
+  void cumprod_rows(const T* x, T* y, int64_t rows, int64_t n, bool exclusive);             \
+  void cumprod_backward_rows(const T* x, const T* gy, T* gx, int64_t rows, int64_t n,       \
+                             bool exclusive);
 
 // One family per line, each line ending in a backslash, so branches can add theirs.
 #define MOE_FAST_KERNELS(T)  \
@@ -268,6 +281,7 @@ void csr_linear_backward_w(const T* x, const T* gy, const int64_t* row_ptr, cons
   MOE_INDEX_KERNELS(T)       \
   MOE_ATTENTION_KERNELS(T)   \
   MOE_SPARSE_KERNELS(T)      \
+  MOE_SCAN_KERNELS(T)        \
   /* end of the family list */
 // Attention over BH = batch * heads slices (see ref::attention_forward).
 
