@@ -25,7 +25,7 @@ std::vector<Command> all_commands() {
   return {
       train_command(),   eval_command(),    generate_command(), chat_command(),
       inspect_command(), sweep_command(),    tokenizer_command(), demo_command(),
-      bench_command(),   report_command(),   route_command(),
+      bench_command(),   report_command(),   route_command(),    fewshot_command(),
       planned_command("serve", "HTTP API and web UI", "the serving issue (#9)"),
   };
 }

@@ -25,6 +25,7 @@ Command sweep_command();
 Command tokenizer_command();
 Command report_command();
 Command route_command();
+Command fewshot_command();
 Command planned_command(const std::string& name, const std::string& what, const std::string& issue);
 std::vector<Command> all_commands();
 
