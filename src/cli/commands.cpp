@@ -38,6 +38,7 @@ std::vector<Command> all_commands() {
       set_command(),
       lottery_command(),
       dnc_command(),
+      fewshot_command(),
   };
 }
 

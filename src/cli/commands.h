@@ -29,6 +29,7 @@ Command serve_command();
 Command set_command();
 Command lottery_command();
 Command dnc_command();
+Command fewshot_command();
 Command planned_command(const std::string& name, const std::string& what, const std::string& issue);
 std::vector<Command> all_commands();
 
