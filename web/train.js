@@ -6,7 +6,7 @@
 const $ = (id) => document.getElementById(id);
 const SVG_NS = 'http://www.w3.org/2000/svg';
 const REFRESH_SECONDS = Number(new URLSearchParams(location.search).get('refresh')) || 3;
-const run = { dir: '', records: [], layers: 0, loading: false };
+const run = { dir: '', records: [], badLines: [], layers: 0, loading: false };
 
 function svgEl(tag, attrs = {}, text) {
   const node = document.createElementNS(SVG_NS, tag);
@@ -119,8 +119,9 @@ function renderSummary() {
     d.append(el('span', {}, k), String(v));
     return d;
   }));
-  const warnings = run.records.filter((r) => r.warning);
-  $('warnings').replaceChildren(...warnings.map((w) => el('li', {}, `step ${w.step}: ${w.warning}`)));
+  const warnings = run.records.filter((r) => r.warning).map((w) => `step ${w.step}: ${w.warning}`)
+    .concat(run.badLines.map((n) => `metrics.jsonl line ${n} is not a JSON object (skipped)`));
+  $('warnings').replaceChildren(...warnings.map((w) => el('li', {}, w)));
   $('warnings').hidden = warnings.length === 0;
 }
 
@@ -140,6 +141,7 @@ async function refresh() {
     const r = await requestJSON(`/v1/run?from=${run.records.length}`);
     showError(null);
     run.dir = r.dir;
+    run.badLines = r.bad_lines || [];
     if (r.records.length > 0 || run.records.length === 0) {
       run.records.push(...r.records);
       updateLayers();
