@@ -159,7 +159,7 @@ async function refresh() {
     }
     $('status').textContent = `updated ${new Date().toLocaleTimeString()}`;
   } catch (e) {
-    showError(`GET /v1/run: ${e.message}`);
+    showError(e.message);
   } finally {
     run.loading = false;
   }
