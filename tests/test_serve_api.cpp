@@ -309,7 +309,13 @@ TEST(ServeApi, FullQueueAnswers503) {
     EXPECT_EQ(httplib::detail::get_header_value(busy.headers, "Retry-After", 0, ""), std::string("1"));
   }
   release.set_value();
-  EXPECT_EQ(c.post("/v1/generate", R"({"prompt": "a", "max_tokens": 2})").status, 200);
+  // Once the held jobs drain (the worker needs a moment to take them), requests run again.
+  int status = 0;
+  for (int attempt = 0; attempt < 500 && status != 200; ++attempt) {
+    status = c.post("/v1/generate", R"({"prompt": "a", "max_tokens": 2})").status;
+    if (status != 200) std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
+  EXPECT_EQ(status, 200);
 }
 
 // 16 clients x 5 requests (plain and streamed generate, completions) at once: every reply
@@ -537,4 +543,36 @@ TEST(ServeApi, StopEndsListenAndPendingWork) {
   httplib::Client after("127.0.0.1", port);
   after.set_connection_timeout(1, 0);
   EXPECT_FALSE(after.Get("/v1/model"));
+}
+
+TEST(ServeApi, PortInUseIsAnError) {
+  const std::string dir = test::test_tmp_dir();
+  ServerOptions o = lm_options(dir);
+  Server first(o);
+  o.port = first.start();
+  Server second(o);
+  EXPECT_THROW(second.bind(), Error);
+}
+
+TEST(ServeApi, BadOptionsThrowNamingTheOption) {
+  const std::string dir = test::test_tmp_dir();
+  ServerOptions none;
+  EXPECT_THROW(Server s(none), Error);  // neither a checkpoint nor a run
+  ServerOptions o = lm_options(dir);
+  o.workers = 0;
+  EXPECT_THROW(Server s(o), Error);
+  o.workers = 1;
+  o.queue = 0;
+  EXPECT_THROW(Server s(o), Error);
+  o.queue = 4;
+  o.run_dir = dir + "/no_such_run";
+  EXPECT_THROW(Server s(o), Error);
+  ServerOptions missing;
+  missing.checkpoint_dir = dir + "/no_such_checkpoint";
+  try {
+    Server s(missing);
+    ADD_FAILURE() << "no error for a missing checkpoint";
+  } catch (const Error& e) {
+    EXPECT_NE(std::string(e.what()).find("no_such_checkpoint"), std::string::npos) << e.what();
+  }
 }

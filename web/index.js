@@ -50,7 +50,7 @@ async function loadModel() {
     setShape(m.moe_layers ?? m.layers ?? 0, m.experts || 0);
   } catch (e) {
     $('model-info').replaceChildren(el('dt', {}, 'unavailable'), el('dd', {}, ''));
-    showError(`GET /v1/model: ${e.message}`);
+    showError(e.message);
   }
 }
 

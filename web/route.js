@@ -74,7 +74,7 @@ async function loadModel() {
     }
   } catch (e) {
     $('model-info').replaceChildren(el('dt', {}, 'unavailable'), el('dd', {}, ''));
-    showError(`GET /v1/model: ${e.message}`);
+    showError(e.message);
   }
 }
 

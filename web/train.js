@@ -6,7 +6,7 @@
 const $ = (id) => document.getElementById(id);
 const SVG_NS = 'http://www.w3.org/2000/svg';
 const REFRESH_SECONDS = Number(new URLSearchParams(location.search).get('refresh')) || 3;
-const run = { dir: '', records: [], layers: 0, loading: false };
+const run = { dir: '', records: [], badLines: [], layers: 0, loading: false };
 
 function svgEl(tag, attrs = {}, text) {
   const node = document.createElementNS(SVG_NS, tag);
@@ -31,13 +31,13 @@ function tickLabel(v) {
 }
 
 // Draws series [{name, color, points: [[x, y]...], dashed}] into `svg` with axes and a legend.
-function drawChart(svg, series, { yMin, yMax, xLabel = 'step' } = {}) {
+function drawChart(svg, series, { yMin, yMax, xLabel = 'step', emptyText = 'no records yet' } = {}) {
   const legendRows = Math.ceil(series.filter((s) => s.points.length > 0).length / 4);
   const W = 580, H = 330, m = { left: 52, right: 14, top: 12 + 15 * legendRows, bottom: 40 };
   const all = series.flatMap((s) => s.points);
   svg.replaceChildren();
   if (all.length === 0) {
-    svg.append(svgEl('text', { x: W / 2, y: H / 2, 'text-anchor': 'middle' }, 'no records yet'));
+    svg.append(svgEl('text', { x: W / 2, y: H / 2, 'text-anchor': 'middle' }, emptyText));
     return;
   }
   let [x0, x1] = [Math.min(...all.map((p) => p[0])), Math.max(...all.map((p) => p[0]))];
@@ -88,15 +88,22 @@ function drawLoss() {
   ]);
 }
 
+// A record's routing stats per MoE layer: the LM trainer logs `layers`, the MoE
+// classifier's trainer its one layer as `routing`.
+function layersOf(r) {
+  if (Array.isArray(r.layers)) return r.layers;
+  return r.routing && typeof r.routing === 'object' ? [r.routing] : [];
+}
+
 // Each expert's share of the selected layer's tokens (tokens_per_expert / their sum).
 function drawLoad() {
   const layer = Number($('layer').value) || 0;
-  const rows = run.records.filter((r) => Array.isArray(r.layers) && r.layers[layer] && r.layers[layer].tokens_per_expert);
-  const experts = rows.length ? rows[rows.length - 1].layers[layer].tokens_per_expert.length : 0;
+  const rows = run.records.filter((r) => layersOf(r)[layer] && Array.isArray(layersOf(r)[layer].tokens_per_expert));
+  const experts = rows.length ? layersOf(rows[rows.length - 1])[layer].tokens_per_expert.length : 0;
   const series = Array.from({ length: experts }, (_, e) => ({
     name: `expert ${e}`, color: expertColor(e),
     points: rows.map((r) => {
-      const counts = r.layers[layer].tokens_per_expert;
+      const counts = layersOf(r)[layer].tokens_per_expert;
       const total = counts.reduce((a, b) => a + b, 0) || 1;
       return [r.step, counts[e] / total];
     }),
@@ -105,7 +112,8 @@ function drawLoad() {
     series.push({ name: 'balanced', color: '#5d6675', dashed: true,
       points: [[rows[0].step, 1 / experts], [rows[rows.length - 1].step, 1 / experts]] });
   }
-  drawChart($('load-chart'), series, { yMin: 0 });
+  drawChart($('load-chart'), series,
+    { yMin: 0, emptyText: run.records.length ? 'these records have no tokens_per_expert' : 'no records yet' });
 }
 
 function renderSummary() {
@@ -119,13 +127,14 @@ function renderSummary() {
     d.append(el('span', {}, k), String(v));
     return d;
   }));
-  const warnings = run.records.filter((r) => r.warning);
-  $('warnings').replaceChildren(...warnings.map((w) => el('li', {}, `step ${w.step}: ${w.warning}`)));
+  const warnings = run.records.filter((r) => r.warning).map((w) => `step ${w.step}: ${w.warning}`)
+    .concat(run.badLines.map((n) => `metrics.jsonl line ${n} is not a JSON object (skipped)`));
+  $('warnings').replaceChildren(...warnings.map((w) => el('li', {}, w)));
   $('warnings').hidden = warnings.length === 0;
 }
 
 function updateLayers() {
-  const layers = Math.max(0, ...run.records.map((r) => (Array.isArray(r.layers) ? r.layers.length : 0)));
+  const layers = Math.max(0, ...run.records.map((r) => layersOf(r).length));
   if (layers === run.layers) return;
   run.layers = layers;
   const keep = $('layer').value;
@@ -140,6 +149,7 @@ async function refresh() {
     const r = await requestJSON(`/v1/run?from=${run.records.length}`);
     showError(null);
     run.dir = r.dir;
+    run.badLines = r.bad_lines || [];
     if (r.records.length > 0 || run.records.length === 0) {
       run.records.push(...r.records);
       updateLayers();
@@ -149,7 +159,7 @@ async function refresh() {
     }
     $('status').textContent = `updated ${new Date().toLocaleTimeString()}`;
   } catch (e) {
-    showError(`GET /v1/run: ${e.message}`);
+    showError(e.message);
   } finally {
     run.loading = false;
   }

@@ -34,7 +34,7 @@ Command serve_command() {
     sub->add_option("--max-prompt-bytes", o->s.limits.max_prompt_bytes, "Largest prompt (or route text) in bytes")
         ->check(CLI::PositiveNumber)->capture_default_str();
     sub->add_option("--queue", o->queue, "Model requests that may wait; one more is answered 503")
-        ->check(CLI::NonNegativeNumber)->capture_default_str();
+        ->check(CLI::PositiveNumber)->capture_default_str();
     sub->add_option("--workers", o->s.workers, "Model workers, each with its own copy of the model")
         ->check(CLI::PositiveNumber)->capture_default_str();
     return sub;

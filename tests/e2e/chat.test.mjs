@@ -1,7 +1,8 @@
 // chat.test.mjs: the generation page (web/index.html) against a real `moe serve` of a tiny
 // trained char LM: an API error is shown; a prompt streams tokens, each coloured by its
 // top-1 expert; the heatmap has one row per layer; the layer selector recolours; hovering
-// shows experts and gate weights; the streamed text equals a non-streamed request's.
+// shows experts and gate weights; the streamed text equals a non-streamed request's; Stop
+// ends a stream.
 import assert from 'node:assert/strict';
 import path from 'node:path';
 import { test } from 'node:test';
@@ -89,5 +90,22 @@ test('chat page: streamed tokens coloured by expert, heatmap, errors', async (t)
   await page.selectOption('#layer', '0');
   await page.hover('#text .tok >> nth=30');  // the screenshot shows a token's tooltip
   console.log(`screenshot: ${await screenshot(page, 'chat.png')}`);
+
+  // Stop: aborting the stream keeps the tokens so far; the server answers the next request.
+  // The tiny model streams its tokens in a fraction of a second, so the browser's download
+  // is throttled (Chrome DevTools Protocol) to leave time to press Stop.
+  const cdp = await page.context().newCDPSession(page);
+  await cdp.send('Network.enable');
+  await cdp.send('Network.emulateNetworkConditions', { offline: false, latency: 0, downloadThroughput: 4096, uploadThroughput: -1 });
+  await page.fill('#max_tokens', String(model.limits.max_tokens));
+  await page.click('#generate');
+  await page.waitForSelector('#text .tok');
+  await page.click('#stop');
+  await page.waitForFunction(() => /^stopped after \d+ tokens$/.test(document.getElementById('status').textContent));
+  const kept = await page.$$eval('#text .tok', (els) => els.length);
+  assert.ok(kept >= 1 && kept < model.limits.max_tokens, `${kept} tokens kept`);
+  assert.ok(await page.isEnabled('#generate'));
+  await cdp.send('Network.emulateNetworkConditions', { offline: false, latency: 0, downloadThroughput: -1, uploadThroughput: -1 });
+  assert.equal((await postJSON(`${server.url}/v1/generate`, { prompt: PROMPT, max_tokens: 2 })).status, 200);
   assert.deepEqual(page.problems(), []);
 });

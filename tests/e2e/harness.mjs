@@ -6,7 +6,8 @@
 // Environment: MOE_BIN (default build/moe), E2E_WORK (scratch, default build/e2e/work),
 // E2E_SCREENSHOTS (default build/e2e), CHROMIUM (default /usr/bin/chromium); E2E_LM_RUN and
 // E2E_CLASSIFIER_CHECKPOINT serve an existing run / checkpoint instead of the tiny ones
-// (the README's screenshots come from real trained models this way).
+// (paths relative to the repository root; the README's screenshots come from real trained
+// models this way).
 import { execFileSync, spawn } from 'node:child_process';
 import fs from 'node:fs';
 import net from 'node:net';
@@ -40,7 +41,7 @@ function tinyText() {
 // directory, holding checkpoint/ and metrics.jsonl. Trained once per test process.
 let lmRunDir;
 export function lmRun() {
-  if (process.env.E2E_LM_RUN) return process.env.E2E_LM_RUN;
+  if (process.env.E2E_LM_RUN) return path.resolve(ROOT, process.env.E2E_LM_RUN);
   if (lmRunDir) return lmRunDir;
   const dir = path.join(WORK, `lm-${process.pid}`);
   fs.rmSync(dir, { recursive: true, force: true });
@@ -75,7 +76,7 @@ function firstPerTopic(file, perTopic) {
 // A NeuroShard text router (configs/neuroshard_v2.json: learned router, word embedding,
 // 4 topics) trained 5 epochs on 10 of the repository's v2 phrases per topic: its checkpoint.
 export function classifierCheckpoint() {
-  if (process.env.E2E_CLASSIFIER_CHECKPOINT) return process.env.E2E_CLASSIFIER_CHECKPOINT;
+  if (process.env.E2E_CLASSIFIER_CHECKPOINT) return path.resolve(ROOT, process.env.E2E_CLASSIFIER_CHECKPOINT);
   const dir = path.join(WORK, `neuroshard-${process.pid}`);
   fs.rmSync(dir, { recursive: true, force: true });
   fs.mkdirSync(dir, { recursive: true });

@@ -1,7 +1,7 @@
 // train.test.mjs: the training dashboard (web/train.html) against `moe serve --run DIR`
 // (dashboard only, no checkpoint) over a copy of a tiny LM run's metrics.jsonl: the loss,
 // validation loss and per-expert load curves have one point per record, and a record
-// appended while the page is open shows up at the next refresh.
+// appended while the page is open shows up at the next refresh, a broken line is reported.
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import path from 'node:path';
@@ -52,13 +52,15 @@ test('train dashboard: loss and expert-load curves, refreshed while training run
   await page.selectOption('#layer', '0');
   console.log(`screenshot: ${await screenshot(page, 'train.png')}`);
 
-  // Training goes on: an appended record is drawn at the next refresh (GET /v1/run?from=N).
+  // Training goes on: an appended record is drawn at the next refresh (GET /v1/run?from=N);
+  // a line that is not JSON is skipped and named.
   const next = { ...train[train.length - 1], step: train[train.length - 1].step + 1 };
   delete next.val_loss;
-  fs.appendFileSync(metricsFile, JSON.stringify(next) + '\n');
+  fs.appendFileSync(metricsFile, 'not json\n' + JSON.stringify(next) + '\n');
   await page.waitForFunction((n) => Number(document.querySelector('#loss-chart polyline[data-series="loss (train)"]')
     ?.dataset.points) === n, train.length + 1, { timeout: 10_000 });
   assert.equal(await pointCount(page, 'load-chart', 'expert 0'), train.length + 1);
   assert.equal(await pointCount(page, 'loss-chart', 'val_loss'), val.length);
+  assert.match(await page.textContent('#warnings'), new RegExp(`metrics.jsonl line ${records.length + 1} is not a JSON object`));
   assert.deepEqual(page.problems(), []);
 });

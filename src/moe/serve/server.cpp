@@ -11,6 +11,7 @@
 #include <filesystem>
 #include <future>
 #include <random>
+#include <sys/socket.h>
 #include <thread>
 
 #include "moe/data/tokenizer.h"
@@ -46,6 +47,13 @@ ApiError stopping_error() { return {503, "server_busy", "the server is shutting 
 
 ApiError not_found(const std::string& what) { return {404, "not_found", what, ""}; }
 
+// A token callback that ends a generation when the server stops.
+std::function<void(const GeneratedToken&)> stop_check(const WorkQueue* q) {
+  return [q](const GeneratedToken&) {
+    if (q->stopping()) throw GenerationCancelled{};
+  };
+}
+
 }  // namespace
 
 struct Server::Impl {
@@ -57,6 +65,7 @@ struct Server::Impl {
   std::unique_ptr<data::Tokenizer> tokenizer;   // lm: counts prompt tokens on HTTP threads
   int64_t context = 0;
   int port = -1;
+  int listen_fd = -1;  // the listening socket, recorded when httplib creates it
   std::thread listener;
   std::atomic<uint64_t> completion_counter{0};
 
@@ -78,6 +87,7 @@ struct Server::Impl {
 
 Server::Impl::Impl(const ServerOptions& o) : options(o) {
   MOE_CHECK(o.workers >= 1, "serve: --workers must be >= 1, got {}", o.workers);
+  MOE_CHECK(o.queue >= 1, "serve: --queue must be >= 1, got {}", o.queue);
   MOE_CHECK(o.limits.max_tokens >= 1 && o.limits.max_prompt_bytes >= 1,
             "serve: --max-tokens-limit and --max-prompt-bytes must be >= 1");
   MOE_CHECK(!o.checkpoint_dir.empty() || !o.run_dir.empty(), "serve: give --checkpoint DIR, --run DIR or both");
@@ -103,9 +113,9 @@ void Server::Impl::require_kind(bool want_lm, const std::string& endpoint) const
                                              endpoint)));
   if (want_lm && kind != ModelKind::lm)
     throw RequestError(ApiError{400, "invalid_request_error",
-                                fmt::format("{} needs a language model; this server holds a {} (kind \"{}\"): use "
-                                            "/v1/route",
-                                            endpoint, kind_name(kind), kind_name(kind)),
+                                fmt::format("{} needs a language model; this server holds a routed classifier "
+                                            "(kind \"{}\"): use /v1/route",
+                                            endpoint, kind_name(kind)),
                                 ""});
   if (!want_lm && kind == ModelKind::lm)
     throw RequestError(ApiError{400, "invalid_request_error",
@@ -190,8 +200,9 @@ void Server::Impl::generate(const httplib::Request& req, httplib::Response& res)
   const GenerateRequest r = parse_generate_request(req.body, options.limits);
   check_context(r.prompt);
   if (!r.stream) {
-    const Generation g = run_blocking<Generation>(
-        [r](ServedModel& m) { return m.generate(r.prompt, r.max_tokens, r.sampling, r.seed); });
+    const Generation g = run_blocking<Generation>([r, q = queue.get()](ServedModel& m) {
+      return m.generate(r.prompt, r.max_tokens, r.sampling, r.seed, stop_check(q));
+    });
     reply_json(res, 200, generate_response(g));
     return;
   }
@@ -213,8 +224,9 @@ void Server::Impl::completions(const httplib::Request& req, httplib::Response& r
   meta.created = std::chrono::duration_cast<std::chrono::seconds>(std::chrono::system_clock::now().time_since_epoch())
                      .count();
   if (!r.stream) {
-    const Generation g =
-        run_blocking<Generation>([r, seed](ServedModel& m) { return m.generate(r.prompt, r.max_tokens, r.sampling, seed); });
+    const Generation g = run_blocking<Generation>([r, seed, q = queue.get()](ServedModel& m) {
+      return m.generate(r.prompt, r.max_tokens, r.sampling, seed, stop_check(q));
+    });
     reply_json(res, 200, completion_response(meta, g));
     return;
   }
@@ -320,6 +332,13 @@ void Server::Impl::routes() {
     http.set_logger([](const httplib::Request& req, const httplib::Response& res) {
       fmt::print(stderr, "{} {} {}\n", req.method, req.path, res.status);
     });
+  // SO_REUSEADDR only: httplib's default adds SO_REUSEPORT, with which a second server on
+  // the same port would bind too and silently share the connections.
+  http.set_socket_options([this](socket_t sock) {
+    int yes = 1;
+    setsockopt(sock, SOL_SOCKET, SO_REUSEADDR, &yes, sizeof(yes));
+    listen_fd = sock;
+  });
   // A JSON body may escape each prompt byte as \uXXXX (6 bytes); beyond that, 413 unread.
   http.set_payload_max_length(static_cast<size_t>(options.limits.max_prompt_bytes) * 6 + 65536);
   // Enough HTTP threads that the model queue, not the thread pool, is what fills up.
@@ -343,6 +362,10 @@ int Server::bind() {
   }
   MOE_CHECK(impl_->port > 0, "serve: cannot listen on {}:{} (in use, or not an address of this machine)", o.host,
             o.port);
+  // Debian's build of cpp-httplib 0.11 listens with a backlog of 5: a burst of clients then
+  // overflows it (SYN cookies, dropped handshakes, failed reads). Linux lets listen() on a
+  // listening socket set a new backlog.
+  if (impl_->listen_fd >= 0) ::listen(impl_->listen_fd, SOMAXCONN);
   return impl_->port;
 }
 

@@ -20,7 +20,7 @@ struct ServerOptions {
   std::string host = "127.0.0.1";
   int port = 8080;             // 0: any free port
   Limits limits;
-  size_t queue = 16;           // model requests that may wait; one more is answered 503
+  size_t queue = 16;           // model requests that may wait (>= 1); one more is answered 503
   int workers = 1;             // model workers, each with its own copy of the model
   int threads = 0;             // OpenMP threads per worker; 0: the process's setting
   bool log_requests = false;   // one line per request on stderr
