@@ -1,17 +1,52 @@
 // bench.cpp: `moe bench <what>`: end-to-end benchmarks that print numbers (and, with
 // --json, one JSON object as the last line). Benchmarks never fail for being slow.
 //   moe bench moe-layer   MoE layer forward+backward vs a dense FFN of the same useful FLOPs
+//   moe bench train       an LM training step: tokens/s, efficiency vs sgemm, memory (bench_train.cpp)
+//   moe bench generate    generation tokens/s with the key/value cache (bench_generate.cpp)
+//   moe bench small       small models' step vs their bare GEMMs (bench_small.cpp)
+//   moe bench ops         the per-op cost of the framework itself (bench_ops.cpp)
+// This file also holds the shared helpers of bench.h (sgemm peak, resident memory).
 #include <fmt/core.h>
 
 #include <algorithm>
 #include <chrono>
+#include <fstream>
 #include <nlohmann/json.hpp>
 
+#include "cli/bench.h"
 #include "cli/commands.h"
+#include "moe/autograd/autograd.h"
 #include "moe/moe.h"
 #include "moe/moe/moe_layer.h"
 
 namespace moe::cli {
+
+double sgemm_peak_gflops(int64_t n, int iters) {
+  Rng rng(0);
+  NoGradGuard no_grad;
+  Tensor a = Tensor::randn({n, n}, rng), b = Tensor::randn({n, n}, rng);
+  std::vector<double> ms;
+  for (int i = 0; i <= iters; ++i) {
+    auto t0 = std::chrono::steady_clock::now();
+    Tensor c = matmul(a, b);
+    if (i > 0) ms.push_back(elapsed_ms(t0));
+  }
+  return 2.0 * static_cast<double>(n) * static_cast<double>(n) * static_cast<double>(n) / (median(ms) * 1e6);
+}
+
+namespace {
+// A "Key:   123 kB" line of /proc/self/status, in bytes (0 where unavailable).
+int64_t proc_status_kb(const std::string& key) {
+  std::ifstream f("/proc/self/status");
+  std::string line;
+  while (std::getline(f, line))
+    if (line.rfind(key + ":", 0) == 0) return std::stoll(line.substr(key.size() + 1)) * 1024;
+  return 0;
+}
+}  // namespace
+
+int64_t peak_rss_bytes() { return proc_status_kb("VmHWM"); }
+int64_t current_rss_bytes() { return proc_status_kb("VmRSS"); }
 
 namespace {
 
@@ -106,11 +141,19 @@ Command bench_command() {
     m->add_option("--iters", layer->iters, "Timed iterations (median reported)")->check(CLI::PositiveNumber);
     m->add_flag("--json", layer->json, "Print one JSON object as the last line");
     m->callback([which] { *which = "moe-layer"; });
+    setup_bench_train(*sub, [which] { *which = "train"; });
+    setup_bench_generate(*sub, [which] { *which = "generate"; });
+    setup_bench_small(*sub, [which] { *which = "small"; });
+    setup_bench_ops(*sub, [which] { *which = "ops"; });
     return sub;
   };
   c.run = [layer, which]() -> int {
     if (*which == "moe-layer") return run_moe_layer(*layer);
-    throw Error("moe bench: choose what to benchmark (moe-layer)");
+    if (*which == "train") return run_bench_train();
+    if (*which == "generate") return run_bench_generate();
+    if (*which == "small") return run_bench_small();
+    if (*which == "ops") return run_bench_ops();
+    throw Error("moe bench: choose what to benchmark (moe-layer, train, generate, small, ops)");
   };
   return c;
 }

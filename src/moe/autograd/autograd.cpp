@@ -1,7 +1,7 @@
 #include "moe/autograd/autograd.h"
 
 #include <algorithm>
-#include <unordered_set>
+#include <cstdint>
 
 #include "moe/ops/elementwise.h"
 
@@ -10,7 +10,63 @@ namespace moe {
 namespace {
 thread_local bool g_grad_enabled = true;
 thread_local uint64_t g_next_seq = 0;
+
+// The set of nodes seen while gathering the tape: open addressing over one array, no
+// allocation per node (std::unordered_set's per-insert malloc was a visible share of
+// the backward of small ops, BENCHMARKS.md).
+class NodeSet {
+ public:
+  explicit NodeSet(size_t expected) {
+    size_t cap = 64;
+    while (cap < 2 * expected) cap *= 2;
+    slots_.assign(cap, nullptr);
+  }
+  // True when n was not in the set (and is now).
+  bool insert(Node* n) {
+    if (2 * (size_ + 1) > slots_.size()) grow();
+    return place(n);
+  }
+
+ private:
+  bool place(Node* n) {
+    const size_t mask = slots_.size() - 1;
+    size_t i = static_cast<size_t>((reinterpret_cast<uintptr_t>(n) * 0x9E3779B97F4A7C15ull) >> 32) & mask;
+    while (slots_[i]) {
+      if (slots_[i] == n) return false;
+      i = (i + 1) & mask;
+    }
+    slots_[i] = n;
+    ++size_;
+    return true;
+  }
+  void grow() {
+    std::vector<Node*> old(slots_.size() * 2, nullptr);
+    old.swap(slots_);
+    size_ = 0;
+    for (Node* n : old)
+      if (n) place(n);
+  }
+  std::vector<Node*> slots_;
+  size_t size_ = 0;
+};
 }  // namespace
+
+Node::~Node() {
+  // Nodes whose last owner is being destroyed wait on a per-thread stack; the outermost
+  // destructor drains it, so each release runs at depth one.
+  thread_local std::vector<std::shared_ptr<Node>> pending;
+  thread_local bool draining = false;
+  for (Edge& e : edges)
+    if (e.fn && e.fn.use_count() == 1) pending.push_back(std::move(e.fn));
+  if (draining) return;
+  draining = true;
+  while (!pending.empty()) {
+    std::shared_ptr<Node> last = std::move(pending.back());
+    pending.pop_back();
+    last.reset();  // may push its own inputs
+  }
+  draining = false;
+}
 
 bool grad_enabled() { return g_grad_enabled; }
 NoGradGuard::NoGradGuard() : prev_(g_grad_enabled) { g_grad_enabled = false; }
@@ -76,7 +132,7 @@ void run_backward(const Tensor& root, const Tensor& grad) {
   }
   // Gather reachable nodes (explicit stack: deep graphs cannot overflow).
   std::vector<Node*> order;
-  std::unordered_set<Node*> seen;
+  NodeSet seen(64);
   std::vector<Node*> stack{root.grad_fn().get()};
   seen.insert(stack.back());
   while (!stack.empty()) {
@@ -84,7 +140,7 @@ void run_backward(const Tensor& root, const Tensor& grad) {
     stack.pop_back();
     order.push_back(n);
     for (const Edge& e : n->edges)
-      if (e.fn && seen.insert(e.fn.get()).second) stack.push_back(e.fn.get());
+      if (e.fn && seen.insert(e.fn.get())) stack.push_back(e.fn.get());
   }
   std::sort(order.begin(), order.end(), [](Node* a, Node* b) { return a->seq > b->seq; });
 

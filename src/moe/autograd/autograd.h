@@ -32,6 +32,13 @@ struct Edge {
 using BackwardFn = std::function<std::vector<Tensor>(const Tensor& grad_out)>;
 
 struct Node {
+  Node() = default;
+  Node(const Node&) = delete;
+  Node& operator=(const Node&) = delete;
+  // Releases the nodes it alone keeps alive iteratively, not recursively: a tape of
+  // 100,000 chained ops must not overflow the stack when it is freed.
+  ~Node();
+
   const char* name = "";
   uint64_t seq = 0;
   std::vector<Edge> edges;  // one per input

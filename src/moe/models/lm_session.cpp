@@ -1,4 +1,7 @@
+// models/lm_session.cpp: loading a checkpoint for generation; key/value-cached decoding.
 #include "moe/models/lm_session.h"
+
+#include <algorithm>
 
 #include "moe/autograd/autograd.h"
 #include "moe/io/checkpoint.h"
@@ -30,11 +33,26 @@ std::string LMSession::generate(const std::string& prompt, int64_t max_tokens, c
     ids.push_back(nl.empty() || nl[0] == 0 ? 1 : nl[0]);
   }
   const int64_t T = model_->config().context, V = model_->config().vocab_size;
+  // Key/value-cached decoding: the prompt's window is run once, then each new token alone.
+  // The learned positions end at the context, so when the window is full it restarts
+  // from its last ceil(T/2) tokens (one re-run of half a window every T/2 tokens: the
+  // cost per token stays flat). Each step's logits are forward()'s over the window
+  // ids[window_start, end), positions from 0 (tests/test_models_kv_cache.cpp).
+  DecodeState state;
+  int64_t window_start = std::max<int64_t>(0, static_cast<int64_t>(ids.size()) - T);
   std::string out;
   for (int64_t i = 0; i < max_tokens; ++i) {
-    const int64_t n = std::min<int64_t>(T, static_cast<int64_t>(ids.size()));
-    std::vector<int64_t> window(ids.end() - n, ids.end());
-    Tensor logits = model_->forward(Tensor::from_vector(window, {1, n}));
+    const int64_t size = static_cast<int64_t>(ids.size());
+    Tensor logits;
+    if (state.length > 0 && size - window_start <= T) {
+      logits = model_->forward_cached(Tensor::from_vector(std::vector<int64_t>{ids.back()}, {1, 1}), state);
+    } else {
+      if (state.length > 0) window_start = size - (T - T / 2);
+      state.clear();
+      std::vector<int64_t> window(ids.begin() + window_start, ids.end());
+      logits = model_->forward_cached(Tensor::from_vector(window, {1, size - window_start}), state);
+    }
+    const int64_t n = logits.size(1);
     std::vector<float> last = logits.select(1, n - 1).reshape({V}).to_vector<float>();
     const int64_t next = sample_next(last, sampling, rng);
     ids.push_back(next);

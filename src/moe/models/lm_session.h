@@ -28,6 +28,9 @@ class LMSession {
   // outside its alphabet become <unk>; an empty prompt starts from a newline if known).
   // Calls on_token(text, routing) for each new token as it is produced (a bpe byte piece
   // may be part of a UTF-8 character; the pieces concatenate to the text); returns the text.
+  // Decoding is key/value cached: the prompt's window (its last `context` tokens) runs
+  // once, then each new token alone; when the window is full it restarts from its last
+  // ceil(context / 2) tokens (the learned positions end at the context).
   std::string generate(const std::string& prompt, int64_t max_tokens, const SamplingOptions& sampling, Rng& rng,
                        const std::function<void(const std::string&, const TokenRouting&)>& on_token = {});
 

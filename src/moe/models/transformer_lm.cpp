@@ -3,6 +3,7 @@
 
 #include <algorithm>
 
+#include "moe/autograd/autograd.h"
 #include "moe/moe/moe_config.h"
 #include "moe/nn/norm.h"
 #include "moe/ops/dropout.h"
@@ -110,6 +111,12 @@ Tensor Block::forward(const Tensor& x, Rng* rng, Router* router) {
   return add(h, maybe_dropout(f, dropout_, is_training(), rng, "transformer block"));
 }
 
+Tensor Block::forward_cached(const Tensor& x, nn::KVCache& cache, int64_t capacity, Router* router) {
+  Tensor h = add(x, attn_->forward_cached(apply_norm(*ln1_, x), cache, capacity));
+  Tensor n = apply_norm(*ln2_, h);
+  return add(h, moe_ ? moe_->forward(n, RouteInputs{}, router) : mlp_->forward(n));
+}
+
 TransformerLM::TransformerLM(const LMConfig& c, Rng& rng, DType dtype) : config_(c) {
   MOE_CHECK(c.vocab_size >= 1, "transformer_lm: vocab_size must be set (>= 1), got {}", c.vocab_size);
   tok_emb_ = register_module("tok_emb", std::make_shared<nn::Embedding>(c.vocab_size, c.d_model, rng, dtype));
@@ -146,6 +153,36 @@ Tensor TransformerLM::forward(const Tensor& ids, Rng* rng) {
       if (Tensor a = m->aux_loss(); a.defined()) aux_loss_ = aux_loss_.defined() ? add(aux_loss_, a) : a;
     }
   }
+  return head_->forward(apply_norm(*ln_f_, x));
+}
+
+Tensor TransformerLM::forward_cached(const Tensor& ids, DecodeState& state) {
+  MOE_CHECK(ids.dim() == 2 && ids.dtype() == DType::i64,
+            "transformer_lm: forward_cached: ids must be int64 (batch, time), got {}", ids.str());
+  MOE_CHECK(!is_training(), "transformer_lm: forward_cached is for inference; call eval() first");
+  const int64_t Tn = ids.size(1), past = state.length;
+  MOE_CHECK(Tn >= 1 && past + Tn <= config_.context,
+            "transformer_lm: forward_cached: {} new positions after {} cached pass the context {}", Tn, past,
+            config_.context);
+  NoGradGuard no_grad;
+  Tensor positions = Tensor::empty({Tn}, DType::i64);
+  for (int64_t i = 0; i < Tn; ++i) positions.data<int64_t>()[i] = past + i;
+  Tensor x = add(tok_emb_->forward(ids), pos_emb_->forward(positions));
+  state.layers.resize(static_cast<size_t>(config_.layers));
+  const int64_t P = config_.physical();
+  aux_loss_ = Tensor();
+  layer_stats_.clear();
+  layer_routing_.clear();
+  for (int64_t i = 0; i < config_.layers; ++i) {
+    Block& block = static_cast<Block&>(*(*blocks_)[i % P]);
+    Router* router = routers_ && i >= P ? static_cast<Router*>((*routers_)[i - P].get()) : nullptr;
+    x = block.forward_cached(x, state.layers[static_cast<size_t>(i)], config_.context, router);
+    if (MoELayer* m = block.moe()) {
+      layer_stats_.push_back(m->stats());
+      layer_routing_.push_back(m->last_routing());
+    }
+  }
+  state.length = past + Tn;
   return head_->forward(apply_norm(*ln_f_, x));
 }
 

@@ -59,6 +59,8 @@ class Block : public nn::Module {
   Block(const LMConfig& c, Rng& rng, DType dtype);
   // `router` (optional): route the MoE feed-forward with this router instead of its own.
   Tensor forward(const Tensor& x, Rng* rng, Router* router = nullptr);
+  // Inference with a key/value cache (nn::MultiHeadAttention::forward_cached).
+  Tensor forward_cached(const Tensor& x, nn::KVCache& cache, int64_t capacity, Router* router = nullptr);
   MoELayer* moe() const { return moe_.get(); }
 
  private:
@@ -69,12 +71,28 @@ class Block : public nn::Module {
   std::shared_ptr<nn::MLP> mlp_;
 };
 
+// Incremental decoding state: one key/value cache per logical layer (a cycle-shared
+// block's uses each have their own: the inputs differ) and the positions cached so far.
+struct DecodeState {
+  std::vector<nn::KVCache> layers;
+  int64_t length = 0;
+  void clear() { *this = DecodeState(); }
+};
+
 class TransformerLM : public nn::Module {
  public:
   TransformerLM(const LMConfig& config, Rng& rng, DType dtype = DType::f32);
   // ids: (B, T) int64 with T <= context -> logits (B, T, vocab). `rng` drives dropout and
   // router noise in training (required then; unused in eval mode).
   Tensor forward(const Tensor& ids, Rng* rng = nullptr);
+  // Inference with a key/value cache (eval mode, no autograd): ids (B, T_new) are the
+  // positions state.length .. state.length + T_new - 1 of the sequences (the first call
+  // is the prompt, then one token at a time) -> logits (B, T_new, vocab), the same as
+  // forward() over the whole sequence at those positions. Each new token costs its own
+  // projections and experts plus attention over the cached positions, not a rerun of
+  // the window. Throws when the sequence would pass the context (the learned position
+  // table ends there): the caller starts a new state with a shorter window.
+  Tensor forward_cached(const Tensor& ids, DecodeState& state);
 
   const LMConfig& config() const { return config_; }
   // Sum over logical layers of the weighted aux losses of the last forward (undefined if none).

@@ -12,4 +12,11 @@ namespace moe {
 // kernel's business.
 Tensor attention(const Tensor& q, const Tensor& k, const Tensor& v, bool causal);
 
+// qkv: (B, T, 3, H, D), any strides (a view of MHA's one (B, T, 3 H D) projection) ->
+// (B, H, T, D): attention(q, k, v, causal) with q, k, v = qkv[:, :, i] permuted to
+// (B, H, T, D). Its one backward writes dq, dk, dv straight into one qkv-shaped
+// gradient: three select()s of the projection would each build a zero-filled
+// projection-sized gradient and the tape would sum the three (BENCHMARKS.md, issue 8).
+Tensor attention_packed(const Tensor& qkv, bool causal);
+
 }  // namespace moe
