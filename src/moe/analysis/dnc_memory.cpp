@@ -48,7 +48,7 @@ std::vector<Panel> panels_of(const DncMemoryDump& d) {
   std::vector<Panel> panels;
   panels.push_back({"input (bits + delimiter)", transpose(d.inputs)});
   panels.push_back({"target", transpose(d.targets)});
-  panels.push_back({"output (sigmoid)", transpose(d.outputs)});
+  panels.push_back({"output (sigmoid; scored after the delimiter)", transpose(d.outputs)});
   Matrix write, usage;
   std::vector<Matrix> reads;
   for (const models::dnc::DncStepTrace& s : d.steps) {
@@ -124,7 +124,7 @@ std::string render_dnc_svg(const DncMemoryDump& d) {
     width = std::max(width, left + cell * static_cast<int>(p.values.empty() ? 0 : p.values[0].size()) + 10);
     height += label_h + cell * static_cast<int>(p.values.size()) + gap;
   }
-  width = std::max(width, 360);
+  width = std::max(width, 600);  // room for the title
   std::string svg = fmt::format(
       "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"{}\" height=\"{}\" font-family=\"sans-serif\" "
       "font-size=\"11\">\n<rect width=\"100%\" height=\"100%\" fill=\"white\"/>\n"
