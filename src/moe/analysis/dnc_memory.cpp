@@ -48,7 +48,7 @@ std::vector<Panel> panels_of(const DncMemoryDump& d) {
   std::vector<Panel> panels;
   panels.push_back({"input (bits + delimiter)", transpose(d.inputs)});
   panels.push_back({"target", transpose(d.targets)});
-  panels.push_back({"output (sigmoid)", transpose(d.outputs)});
+  panels.push_back({"output (sigmoid; scored after the delimiter)", transpose(d.outputs)});
   Matrix write, usage;
   std::vector<Matrix> reads;
   for (const models::dnc::DncStepTrace& s : d.steps) {
@@ -124,7 +124,7 @@ std::string render_dnc_svg(const DncMemoryDump& d) {
     width = std::max(width, left + cell * static_cast<int>(p.values.empty() ? 0 : p.values[0].size()) + 10);
     height += label_h + cell * static_cast<int>(p.values.size()) + gap;
   }
-  width = std::max(width, 360);
+  width = std::max(width, 600);  // room for the title
   std::string svg = fmt::format(
       "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"{}\" height=\"{}\" font-family=\"sans-serif\" "
       "font-size=\"11\">\n<rect width=\"100%\" height=\"100%\" fill=\"white\"/>\n"
@@ -137,13 +137,20 @@ std::string render_dnc_svg(const DncMemoryDump& d) {
     svg += fmt::format("<text x=\"{}\" y=\"{}\">{}</text>\n", left, y + 13, xml_escape(p.title));
     y += label_h;
     const double scale = p.is_signed ? std::max(max_abs(p.values), 1e-12) : 1.0;
+    const int rows = static_cast<int>(p.values.size());
+    const int cols = rows ? static_cast<int>(p.values[0].size()) : 0;
     svg += fmt::format("<g class=\"panel\" data-name=\"{}\">\n", xml_escape(p.title));
-    for (size_t r = 0; r < p.values.size(); ++r)
-      for (size_t c = 0; c < p.values[r].size(); ++c)
-        svg += fmt::format("<rect x=\"{}\" y=\"{}\" width=\"{}\" height=\"{}\" fill=\"{}\" stroke=\"#ddd\" "
-                           "stroke-width=\"0.5\"/>\n",
-                           left + static_cast<int>(c) * cell, y + static_cast<int>(r) * cell, cell, cell,
-                           colour(p.values[r][c] / scale));
+    // Cells that would be (nearly) white are left out, which keeps the file small: the
+    // panel's frame and white background show them.
+    svg += fmt::format("<rect x=\"{}\" y=\"{}\" width=\"{}\" height=\"{}\" fill=\"white\" stroke=\"#999\"/>\n", left, y,
+                       cols * cell, rows * cell);
+    for (int r = 0; r < rows; ++r)
+      for (int c = 0; c < cols; ++c) {
+        const double v = p.values[r][c] / scale;
+        if (std::abs(v) < 0.01) continue;
+        svg += fmt::format("<rect x=\"{}\" y=\"{}\" width=\"{}\" height=\"{}\" fill=\"{}\"/>\n", left + c * cell,
+                           y + r * cell, cell, cell, colour(v));
+      }
     svg += "</g>\n";
     y += cell * static_cast<int>(p.values.size()) + gap;
   }

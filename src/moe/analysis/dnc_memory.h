@@ -31,7 +31,8 @@ nlohmann::json dnc_dump_json(const DncMemoryDump& dump);
 
 // Panels over time (columns t = 0..T-1): input, target, output, write weighting (N rows),
 // each read head's weighting, usage; then the final memory (N rows x W columns, signed).
-// SVG: labelled panels, weightings white -> blue, memory red (< 0) / blue (> 0).
+// SVG: labelled panels, weightings white -> blue, memory red (< 0) / blue (> 0); cells below
+// 1% of the scale are left white (not drawn).
 std::string render_dnc_svg(const DncMemoryDump& dump);
 // PNG: the same panels, each scaled to its own maximum (memory as |M|), separated by a
 // blank row, through write_heatmap_png.
