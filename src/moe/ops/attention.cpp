@@ -37,7 +37,12 @@ Tensor attention(const Tensor& q_in, const Tensor& k_in, const Tensor& v_in, boo
                                       backward_needed ? probs.data<double>() : nullptr, Tn, D, causal, scale,
                                       int64_t{0}, BH);
       break;
-    case Backend::cuda_f32: throw Error("attention: CUDA backend not built");
+    case Backend::cuda_f32:
+      MOE_CUDA_ONLY("attention", kernels::cuda::attention_forward(
+                                     q.data<float>(), k.data<float>(), v.data<float>(), out.data<float>(),
+                                     backward_needed ? probs.data<float>() : nullptr, BH, Tn, D, causal,
+                                     static_cast<float>(scale)));
+      break;
   }
   if (!backward_needed) return out;
   record(out, "attention", {q_in, k_in, v_in}, [=](const Tensor& g_in) {
@@ -57,7 +62,13 @@ Tensor attention(const Tensor& q_in, const Tensor& k_in, const Tensor& v_in, boo
                                          gk.data<double>(), gv.data<double>(), Tn, D, causal, scale, int64_t{0},
                                          BH);
         break;
-      case Backend::cuda_f32: throw Error("attention backward: CUDA backend not built");
+      case Backend::cuda_f32:
+        MOE_CUDA_ONLY("attention backward",
+                      kernels::cuda::attention_backward(q.data<float>(), k.data<float>(), v.data<float>(),
+                                                        probs.data<float>(), g.data<float>(), gq.data<float>(),
+                                                        gk.data<float>(), gv.data<float>(), BH, Tn, D, causal,
+                                                        static_cast<float>(scale)));
+        break;
     }
     return std::vector<Tensor>{gq, gk, gv};
   });
