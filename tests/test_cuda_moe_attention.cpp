@@ -6,6 +6,8 @@
 // forward and backward, causal and not. Skips itself when no CUDA device is visible.
 #include <gtest/gtest.h>
 
+#include "moe/kernels/kernels.h"
+#include "moe/moe/dispatch.h"
 #include "test_cuda_util.h"
 
 namespace moe {
