@@ -32,5 +32,7 @@ Command dnc_command();
 Command fewshot_command();
 Command planned_command(const std::string& name, const std::string& what, const std::string& issue);
 std::vector<Command> all_commands();
+// The global --device flag (cli/device.cpp): returns for "cpu", throws naming why for "cuda".
+void check_device_option(const std::string& device, const std::string& command);
 
 }  // namespace moe::cli

@@ -16,6 +16,9 @@ int main(int argc, char** argv) {
   app.add_flag("--version", version, "Print the version and the build's GEMM backend");
   app.add_option("--threads", threads, "Thread count (default: MOE_NUM_THREADS, else OpenMP's default)")
       ->check(CLI::PositiveNumber);
+  std::string device = "cpu";
+  app.add_option("--device", device, "cpu (default) or cuda (the CUDA backend; see README)")
+      ->check(CLI::IsMember({"cpu", "cuda"}));
 
   std::vector<moe::cli::Command> commands = moe::cli::all_commands();
   for (auto& c : commands) c.sub = c.setup(app);
@@ -34,7 +37,10 @@ int main(int argc, char** argv) {
       return 0;
     }
     for (auto& c : commands)
-      if (c.sub && c.sub->parsed()) return c.run();
+      if (c.sub && c.sub->parsed()) {
+        moe::cli::check_device_option(device, c.sub->get_name());
+        return c.run();
+      }
     fmt::print("{}", app.help());
     return 0;
   } catch (const moe::Error& e) {

@@ -7,6 +7,7 @@
 // (bounded by the most small tensors ever live at once); larger ones are aligned_alloc'd
 // and cached up to kMaxCachedBytes. With the cache off, every block is aligned_alloc'd
 // and freed, as before the cache existed.
+// With MOE_CUDA, device memory comes from the caching allocator in core/cuda/.
 #include "moe/core/storage.h"
 
 #include <cstdlib>
@@ -17,6 +18,8 @@
 #include <vector>
 
 #include "moe/core/error.h"
+
+#include "moe/core/cuda/runtime.h"
 
 namespace moe {
 
@@ -78,7 +81,14 @@ Cache& cache() {
 }  // namespace
 
 Storage::Storage(size_t nbytes, Device device) : nbytes_(nbytes), device_(device) {
-  MOE_CHECK(device == Device::CPU, "CUDA storage requested but this build has no CUDA backend");
+  if (device == Device::CUDA) {
+#ifdef MOE_CUDA
+    data_ = cuda::device_alloc(nbytes);
+    return;
+#else
+    throw Error("CUDA storage requested: CUDA backend not built (configure with -DMOE_CUDA=ON)");
+#endif
+  }
   block_bytes_ = size_class(nbytes);
   Cache& c = cache();
   {
@@ -106,6 +116,12 @@ Storage::Storage(size_t nbytes, Device device) : nbytes_(nbytes), device_(device
 }
 
 Storage::~Storage() {
+#ifdef MOE_CUDA
+  if (device_ == Device::CUDA) {
+    cuda::device_free(data_, nbytes_);
+    return;
+  }
+#endif
   Cache& c = cache();
   std::lock_guard<std::mutex> lock(c.mutex);
   c.stats.live_bytes -= static_cast<int64_t>(nbytes_);

@@ -4,6 +4,7 @@
 
 #include "moe/autograd/autograd.h"
 #include "moe/core/parallel.h"
+#include "moe/ops/to_device.h"
 
 namespace moe {
 
@@ -116,6 +117,7 @@ std::string Tensor::str() const {
 
 double Tensor::item() const {
   MOE_CHECK(numel() == 1, "Tensor::item: tensor {} has {} elements, expected 1", str(), numel());
+  if (device() != Device::CPU) return to_device(*this, Device::CPU).item();
   double v = 0;
   visit_dtype(dtype(), [&](auto tag) {
     using T = decltype(tag);
@@ -126,6 +128,7 @@ double Tensor::item() const {
 
 template <class T>
 std::vector<T> Tensor::to_vector() const {
+  if (device() != Device::CPU) return to_device(*this, Device::CPU).to_vector<T>();
   Tensor c = contiguous();
   std::vector<T> out(c.numel());
   visit_dtype(dtype(), [&](auto tag) {
@@ -142,6 +145,7 @@ template std::vector<int64_t> Tensor::to_vector<int64_t>() const;
 
 double Tensor::at(std::initializer_list<int64_t> index) const {
   MOE_CHECK(static_cast<int64_t>(index.size()) == dim(), "Tensor::at: {} indices for {}", index.size(), str());
+  if (device() != Device::CPU) return to_device(*this, Device::CPU).at(index);
   int64_t off = 0, d = 0;
   for (int64_t i : index) {
     MOE_CHECK(i >= 0 && i < shape()[d], "Tensor::at: index {} out of range for dim {} of {}", i, d, str());
@@ -164,7 +168,7 @@ Tensor& Tensor::set_requires_grad(bool r) {
 
 void Tensor::backward() const {
   MOE_CHECK(numel() == 1, "backward: implicit seed needs a one-element tensor, got {}", str());
-  run_backward(*this, Tensor::full(shape(), 1.0, dtype()));
+  run_backward(*this, full_on(shape(), 1.0, dtype(), device()));
 }
 
 void Tensor::backward(const Tensor& grad) const { run_backward(*this, grad); }

@@ -294,8 +294,64 @@ void gemm_blocked(bool trans_a, bool trans_b, int64_t M, int64_t N, int64_t K, f
 }  // namespace cpu
 
 #ifdef MOE_CUDA
+// Device pointers throughout; every kernel runs on the process's one stream
+// (core/cuda/check.h) and returns without synchronising unless it returns a host value.
 namespace cuda {
 MOE_FAST_KERNELS(float)
+
+// ---- CUDA-only kernels (kernels/cuda/*.cu) ----
+// Integer copies, so index tensors can be made contiguous on the device.
+void copy_strided(const int32_t* src, int32_t* dst, const Strided& g);
+void copy_strided(const int64_t* src, int64_t* dst, const Strided& g);
+// bf16 storage (raw bits in uint16_t, round to nearest even) and the mixed-precision GEMM:
+// bf16 A and B, fp32 accumulation (cublasGemmEx, CUBLAS_COMPUTE_32F), fp32 or bf16 C.
+void f32_to_bf16(const float* x, uint16_t* y, int64_t n);
+void bf16_to_f32(const uint16_t* x, float* y, int64_t n);
+void gemm_bf16(bool trans_a, bool trans_b, int64_t M, int64_t N, int64_t K, float alpha, const uint16_t* A,
+               int64_t lda, const uint16_t* B, int64_t ldb, float beta, float* C, int64_t ldc);
+void gemm_bf16_out_bf16(bool trans_a, bool trans_b, int64_t M, int64_t N, int64_t K, float alpha,
+                        const uint16_t* A, int64_t lda, const uint16_t* B, int64_t ldb, float beta, uint16_t* C,
+                        int64_t ldc);
+// The MoE expert GEMM over E contiguous segments in one cuBLAS call
+// (cublasGemmGroupedBatchedEx): for each e with rows [offsets[e], offsets[e+1]) of X (A, K),
+// Y[rows] (n_e, N) = X[rows] op(W[e]) + beta Y[rows]; W: (E, N, K) if trans_w else (E, K, N).
+// offsets is on the host (E + 1); empty segments are skipped. bf16 variant: fp32 accumulate.
+void grouped_gemm(const float* X, const float* W, float* Y, const int64_t* offsets, int64_t E, int64_t N,
+                  int64_t K, bool trans_w, float beta);
+void grouped_gemm_bf16(const uint16_t* X, const uint16_t* W, uint16_t* Y, const int64_t* offsets, int64_t E,
+                       int64_t N, int64_t K, bool trans_w, float beta);
+// The weight gradient of grouped_gemm: dW[e] (N, K) (+)= dY[rows]^T X[rows] (trans_w layout).
+void grouped_gemm_weight_grad(const float* X, const float* dY, float* dW, const int64_t* offsets, int64_t E,
+                              int64_t N, int64_t K, float beta);
+void grouped_gemm_weight_grad_bf16(const uint16_t* X, const uint16_t* dY, uint16_t* dW, const int64_t* offsets,
+                                   int64_t E, int64_t N, int64_t K, float beta);
+// Dropout mask: mask[i] = scale where Rng::uniform_at(seed, first + i) >= p, else 0: the
+// same Philox4x32-10 bits as moe::Rng, so CPU and GPU draw the same mask for one seed.
+void dropout_mask(float* mask, int64_t n, double p, float scale, uint64_t seed, uint64_t first);
+// Token-choice routing plan on the device (the same plan as moe::plan_token_choice):
+// experts (N*k) -> a stable counting sort by expert: a per-expert histogram, an
+// exclusive scan, and a scatter in which each assignment's place is its rank among the
+// earlier assignments of its expert (no order-dependent atomics). With capacity >= 0,
+// each expert keeps its `capacity` highest-scoring assignments (ties: lower assignment).
+// Outputs (device): expert_offsets (E + 1), pos_token, pos_gate (A = expert_offsets[E],
+// at most N*k), token_offsets (N + 1), token_positions (A), dropped_per_slot (k).
+// Returns A (one device-to-host read).
+int64_t plan_token_choice(const int64_t* experts, const float* scores, int64_t N, int64_t k, int64_t E,
+                          int64_t capacity, int64_t* expert_offsets, int64_t* pos_token, int64_t* pos_gate,
+                          int64_t* token_offsets, int64_t* token_positions, int64_t* dropped_per_slot);
+// Expert choice (Zhou et al. 2022) on the device: expert e takes the C = min(capacity, N)
+// highest scores[:, e] (ties: lower token), in token order; A = E * C.
+void plan_expert_choice(const float* scores, int64_t N, int64_t E, int64_t capacity, int64_t* expert_offsets,
+                        int64_t* pos_token, int64_t* pos_gate, int64_t* token_offsets, int64_t* token_positions);
+// Fused causal/full attention in the style of FlashAttention-2 (Dao 2023, Alg. 1 and 2):
+// one pass over the keys per query block with an online softmax, no (T, T) matrix in
+// memory. q, k, v, out, gout, gq, gk, gv: (BH, T, D) contiguous, D <= 128; lse: (BH, T),
+// the row logsumexp saved by the forward for the backward.
+void flash_attention_forward(const float* q, const float* k, const float* v, float* out, float* lse, int64_t BH,
+                             int64_t Tn, int64_t D, bool causal, float scale);
+void flash_attention_backward(const float* q, const float* k, const float* v, const float* out, const float* lse,
+                              const float* gout, float* gq, float* gk, float* gv, int64_t BH, int64_t Tn, int64_t D,
+                              bool causal, float scale);
 }  // namespace cuda
 #endif
 

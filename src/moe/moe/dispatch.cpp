@@ -7,6 +7,7 @@
 
 #include "moe/autograd/autograd.h"
 #include "moe/ops/dispatch.h"
+#include "moe/ops/to_device.h"
 
 namespace moe {
 
@@ -105,6 +106,11 @@ namespace {
 // Borrow a plan's index vector as an int64 pointer.
 const int64_t* ptr(const std::vector<int64_t>& v) { return v.data(); }
 
+// A device copy of a plan's index vector (for the CUDA kernels).
+[[maybe_unused]] Tensor device_index(const std::vector<int64_t>& v) {
+  return to_device(Tensor::from_vector(v, {static_cast<int64_t>(v.size())}), Device::CUDA);
+}
+
 Tensor combine_raw(const Tensor& ys, const Tensor* w, const RoutingPlan& plan, const char* op) {
   const int64_t N = plan.num_tokens, D = ys.size(1);
   Tensor out = Tensor::empty({N, D}, ys.dtype(), ys.device());
@@ -117,7 +123,12 @@ Tensor combine_raw(const Tensor& ys, const Tensor* w, const RoutingPlan& plan, c
       kernels::ref::combine_rows(ys.data<double>(), w ? w->data<double>() : nullptr, ptr(plan.token_offsets),
                                  ptr(plan.token_positions), D, out.data<double>(), 0, N);
       break;
-    case Backend::cuda_f32: throw Error(fmt::format("{}: CUDA backend not built", op));
+    case Backend::cuda_f32:  // the host plan's index vectors go to the device for the kernel
+      MOE_CUDA_ONLY(op, kernels::cuda::combine_rows(ys.data<float>(), w ? w->data<float>() : nullptr,
+                                                    device_index(plan.token_offsets).data<int64_t>(),
+                                                    device_index(plan.token_positions).data<int64_t>(), N, D,
+                                                    out.data<float>()));
+      break;
   }
   return out;
 }
@@ -132,7 +143,10 @@ Tensor gather_raw(const Tensor& x, const RoutingPlan& plan, const char* op) {
     case Backend::ref_f64:
       kernels::ref::gather_rows(x.data<double>(), ptr(plan.pos_token), D, out.data<double>(), 0, A);
       break;
-    case Backend::cuda_f32: throw Error(fmt::format("{}: CUDA backend not built", op));
+    case Backend::cuda_f32:
+      MOE_CUDA_ONLY(op, kernels::cuda::gather_rows(x.data<float>(), device_index(plan.pos_token).data<int64_t>(), A, D,
+                                                   out.data<float>()));
+      break;
   }
   return out;
 }
@@ -169,8 +183,8 @@ Tensor combine(const Tensor& ys_in, const Tensor& gates_in, const RoutingPlan& p
   record(out, "moe_combine", {ys_in, gates_in}, [=](const Tensor& g_in) {
     Tensor g = g_in.contiguous();
     const int64_t D = ys.size(1);
-    Tensor dys = need_ys ? Tensor::empty({A, D}, g.dtype()) : Tensor();
-    Tensor dw = need_g ? Tensor::empty({A}, g.dtype()) : Tensor();
+    Tensor dys = need_ys ? Tensor::empty({A, D}, g.dtype(), g.device()) : Tensor();
+    Tensor dw = need_g ? Tensor::empty({A}, g.dtype(), g.device()) : Tensor();
     switch (backend_of(g, "moe combine backward")) {
       case Backend::cpu_f32:
         kernels::cpu::combine_backward(g.data<float>(), ys.data<float>(), gates.data<float>(), ptr(shared->pos_token), A,
@@ -181,7 +195,12 @@ Tensor combine(const Tensor& ys_in, const Tensor& gates_in, const RoutingPlan& p
                                        ptr(shared->pos_token), D, need_ys ? dys.data<double>() : nullptr,
                                        need_g ? dw.data<double>() : nullptr, 0, A);
         break;
-      case Backend::cuda_f32: throw Error("moe combine: CUDA backend not built");
+      case Backend::cuda_f32:
+        MOE_CUDA_ONLY("moe combine", kernels::cuda::combine_backward(
+                                         g.data<float>(), ys.data<float>(), gates.data<float>(),
+                                         device_index(shared->pos_token).data<int64_t>(), A, D,
+                                         need_ys ? dys.data<float>() : nullptr, need_g ? dw.data<float>() : nullptr));
+        break;
     }
     return std::vector<Tensor>{dys, dw};
   });

@@ -28,7 +28,12 @@ void attention_forward_into(const Tensor& q, const Tensor& k, const Tensor& v, c
                                       probs.defined() ? probs.data<double>() : nullptr, Tn, D, causal, scale,
                                       int64_t{0}, BH);
       break;
-    case Backend::cuda_f32: throw Error("attention: CUDA backend not built");
+    case Backend::cuda_f32:
+      MOE_CUDA_ONLY("attention", kernels::cuda::attention_forward(
+                                     q.data<float>(), k.data<float>(), v.data<float>(), out.data<float>(),
+                                     probs.defined() ? probs.data<float>() : nullptr, BH, Tn, D, causal,
+                                     static_cast<float>(scale)));
+      break;
   }
 }
 
@@ -47,7 +52,13 @@ void attention_backward_into(const Tensor& q, const Tensor& k, const Tensor& v, 
                                        g.data<double>(), gq.data<double>(), gk.data<double>(), gv.data<double>(), Tn,
                                        D, causal, scale, int64_t{0}, BH);
       break;
-    case Backend::cuda_f32: throw Error("attention backward: CUDA backend not built");
+    case Backend::cuda_f32:
+      MOE_CUDA_ONLY("attention backward",
+                    kernels::cuda::attention_backward(q.data<float>(), k.data<float>(), v.data<float>(),
+                                                      probs.data<float>(), g.data<float>(), gq.data<float>(),
+                                                      gk.data<float>(), gv.data<float>(), BH, Tn, D, causal,
+                                                      static_cast<float>(scale)));
+      break;
   }
 }
 

@@ -77,7 +77,10 @@ void gemm_at(const char* op, bool ta, bool tb, int64_t M, int64_t N, int64_t K, 
       kernels::ref::gemm<double>(ta, tb, M, N, K, 1.0, A.data<double>() + a_off, lda, B.data<double>() + b_off, ldb,
                                  beta, C.data<double>() + c_off, ldc);
       break;
-    case Backend::cuda_f32: throw Error(fmt::format("{}: CUDA backend not built", op));
+    case Backend::cuda_f32:
+      MOE_CUDA_ONLY(op, kernels::cuda::gemm(ta, tb, M, N, K, 1.0f, A.data<float>() + a_off, lda, B.data<float>() + b_off,
+                                            ldb, static_cast<float>(beta), C.data<float>() + c_off, ldc));
+      break;
   }
 }
 

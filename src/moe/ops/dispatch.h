@@ -9,6 +9,15 @@ namespace moe {
 
 enum class Backend { cpu_f32, ref_f64, cuda_f32 };
 
+// The body of `case Backend::cuda_f32:`: the statement (a kernels::cuda:: call) when the
+// CUDA backend is built, else a moe::Error "<op>: CUDA backend not built". Without
+// MOE_CUDA the statement is not compiled, so no kernels::cuda symbol is needed.
+#ifdef MOE_CUDA
+#define MOE_CUDA_ONLY(op_name, ...) __VA_ARGS__
+#else
+#define MOE_CUDA_ONLY(op_name, ...) throw ::moe::Error(::fmt::format("{}: CUDA backend not built", op_name))
+#endif
+
 // The backend for a floating tensor; throws naming `op` for int tensors.
 Backend backend_of(const Tensor& t, const char* op);
 // Checks that all tensors share dtype and device; throws naming `op` and the two tensors.

@@ -32,7 +32,10 @@ Tensor dropout(const Tensor& x, double p, bool training, Rng& rng) {
   switch (backend_of(x, "dropout")) {
     case Backend::cpu_f32: fill_mask(mask.data<float>(), n, p, static_cast<float>(scale), seed, first); break;
     case Backend::ref_f64: fill_mask(mask.data<double>(), n, p, scale, seed, first); break;
-    case Backend::cuda_f32: throw Error("dropout: CUDA backend not built");
+    case Backend::cuda_f32:  // the same Philox stream as the CPU: the same mask for one seed
+      MOE_CUDA_ONLY("dropout", kernels::cuda::dropout_mask(mask.data<float>(), n, p, static_cast<float>(scale), seed,
+                                                           first));
+      break;
   }
   Tensor out;
   {

@@ -3,6 +3,7 @@
 
 #include "moe/autograd/autograd.h"
 #include "moe/ops/dispatch.h"
+#include "moe/ops/to_device.h"
 #include "moe/ops/reduce.h"
 
 namespace moe {
@@ -60,6 +61,10 @@ Tensor binary_forward(Binary op, const Tensor& a, const Tensor& b) {
   Tensor out = Tensor::empty(shape, a.dtype(), a.device());
   kernels::Strided g = make_strided(shape, a, &b);
   const int64_t rows = g.rows();
+  if (a.device() == Device::CUDA) {
+    MOE_CUDA_ONLY(binary_name(op), kernels::cuda::binary(op, a.data<float>(), b.data<float>(), out.data<float>(), g));
+    return out;
+  }
   switch (a.dtype()) {
     case DType::f32: kernels::cpu::binary(op, a.data<float>(), b.data<float>(), out.data<float>(), g); break;
     case DType::f64: kernels::ref::binary(op, a.data<double>(), b.data<double>(), out.data<double>(), g, 0, rows); break;
@@ -79,7 +84,10 @@ Tensor unary_forward(Unary op, const Tensor& x_in, double param) {
     case Backend::ref_f64:
       kernels::ref::unary(op, x.data<double>(), out.data<double>(), x.numel(), param);
       break;
-    case Backend::cuda_f32: throw Error(fmt::format("{}: CUDA backend not built", unary_name(op)));
+    case Backend::cuda_f32:
+      MOE_CUDA_ONLY(unary_name(op), kernels::cuda::unary(op, x.data<float>(), out.data<float>(), x.numel(),
+                                                         static_cast<float>(param)));
+      break;
   }
   return out;
 }
@@ -97,7 +105,11 @@ Tensor unary_backward(Unary op, const Tensor& x, const Tensor& y, const Tensor& 
       kernels::ref::unary_backward(op, x.data<double>(), y.defined() ? y.data<double>() : nullptr,
                                    gy.data<double>(), gx.data<double>(), x.numel(), param);
       break;
-    case Backend::cuda_f32: throw Error(fmt::format("{}: CUDA backend not built", unary_name(op)));
+    case Backend::cuda_f32:
+      MOE_CUDA_ONLY(unary_name(op), kernels::cuda::unary_backward(op, x.data<float>(), y.defined() ? y.data<float>() : nullptr,
+                                                                  gy.data<float>(), gx.data<float>(), x.numel(),
+                                                                  static_cast<float>(param)));
+      break;
   }
   return gx;
 }
@@ -169,8 +181,8 @@ Tensor div(const Tensor& a, const Tensor& b) { return binary_op(Binary::div, a, 
 Tensor maximum(const Tensor& a, const Tensor& b) { return binary_op(Binary::maximum, a, b); }
 Tensor minimum(const Tensor& a, const Tensor& b) { return binary_op(Binary::minimum, a, b); }
 
-Tensor add(const Tensor& a, double s) { return binary_op(Binary::add, a, Tensor::scalar(s, a.dtype())); }
-Tensor mul(const Tensor& a, double s) { return binary_op(Binary::mul, a, Tensor::scalar(s, a.dtype())); }
+Tensor add(const Tensor& a, double s) { return binary_op(Binary::add, a, full_on({}, s, a.dtype(), a.device())); }
+Tensor mul(const Tensor& a, double s) { return binary_op(Binary::mul, a, full_on({}, s, a.dtype(), a.device())); }
 Tensor pow(const Tensor& x, double p) { return unary_op(Unary::pow, x, p); }
 
 Tensor neg(const Tensor& x) { return unary_op(Unary::neg, x); }

@@ -3,6 +3,7 @@
 
 #include "moe/autograd/autograd.h"
 #include "moe/ops/dispatch.h"
+#include "moe/ops/to_device.h"
 
 namespace moe {
 
@@ -27,7 +28,10 @@ void segment_bias_grad(const Tensor& g, int64_t r0, int64_t n, const Tensor& db,
     case Backend::ref_f64:
       kernels::ref::reduce_sum(g.data<double>() + r0 * out, db.data<double>() + e * out, 1, n, out);
       break;
-    case Backend::cuda_f32: throw Error("grouped_linear: CUDA backend not built");
+    case Backend::cuda_f32:
+      MOE_CUDA_ONLY("grouped_linear", kernels::cuda::reduce_sum(g.data<float>() + r0 * out, db.data<float>() + e * out, 1,
+                                                                n, out));
+      break;
   }
 }
 
@@ -67,8 +71,8 @@ Tensor grouped_linear(const Tensor& x_in, const std::vector<int64_t>& offsets, c
     Tensor g = g_in.contiguous();
     std::vector<Tensor> grads(has_bias ? 3 : 2);
     Tensor dx = need_x ? Tensor::empty({A, in_f}, g.dtype(), g.device()) : Tensor();
-    Tensor dw = need_w ? Tensor::zeros({E, out_f, in_f}, g.dtype()) : Tensor();  // empty experts get 0
-    Tensor db = need_b ? Tensor::zeros({E, out_f}, g.dtype()) : Tensor();
+    Tensor dw = need_w ? zeros_on({E, out_f, in_f}, g.dtype(), g.device()) : Tensor();  // empty experts get 0
+    Tensor db = need_b ? zeros_on({E, out_f}, g.dtype(), g.device()) : Tensor();
     for (int64_t e = 0; e < E; ++e) {
       const int64_t r0 = offsets[e], n = offsets[e + 1] - r0;
       if (n == 0) continue;

@@ -5,6 +5,7 @@
 
 #include "moe/autograd/autograd.h"
 #include "moe/ops/dispatch.h"
+#include "moe/ops/to_device.h"
 
 namespace moe {
 
@@ -27,7 +28,8 @@ Tensor as_index(const Tensor& index, const char* op, const char* what) {
   MOE_CHECK(index.defined(), "{}: {} is undefined", op, what);
   MOE_CHECK(index.dtype() == DType::i64 || index.dtype() == DType::i32, "{}: {} must be int64 or int32, got {}",
             op, what, index.str());
-  return index.to(DType::i64).contiguous();
+  // Indices live on the host, where they are range-checked; CUDA kernels get a device copy.
+  return to_device(index, Device::CPU).to(DType::i64).contiguous();
 }
 
 // Throws naming the first entry of `index` (contiguous int64) outside [0, n): its
@@ -66,7 +68,10 @@ Tensor index_select_raw(const Tensor& x_in, int d, const Tensor& index, const ch
     case Backend::ref_f64:
       kernels::ref::index_select(x.data<double>(), idx, out.data<double>(), s.outer, s.n, K, s.inner);
       break;
-    case Backend::cuda_f32: throw Error(fmt::format("{}: CUDA backend not built", op));
+    case Backend::cuda_f32:
+      MOE_CUDA_ONLY(op, kernels::cuda::index_select(x.data<float>(), to_device(index, Device::CUDA).data<int64_t>(),
+                                                    out.data<float>(), s.outer, s.n, K, s.inner));
+      break;
   }
   return out;
 }
@@ -84,7 +89,10 @@ void index_add_into(const Tensor& out, int d, const Tensor& index, const Tensor&
     case Backend::ref_f64:
       kernels::ref::index_add(out.data<double>(), idx, source.data<double>(), s.outer, s.n, K, s.inner, 0, s.inner);
       break;
-    case Backend::cuda_f32: throw Error(fmt::format("{}: CUDA backend not built", op));
+    case Backend::cuda_f32:
+      MOE_CUDA_ONLY(op, kernels::cuda::index_add(out.data<float>(), to_device(index, Device::CUDA).data<int64_t>(),
+                                                 source.data<float>(), s.outer, s.n, K, s.inner));
+      break;
   }
 }
 
@@ -108,7 +116,10 @@ Tensor gather_raw(const Tensor& x_in, int d, const Tensor& index) {
     case Backend::ref_f64:
       kernels::ref::gather(x.data<double>(), idx, out.data<double>(), s.outer, n, s.n, s.inner);
       break;
-    case Backend::cuda_f32: throw Error("gather: CUDA backend not built");
+    case Backend::cuda_f32:
+      MOE_CUDA_ONLY("gather", kernels::cuda::gather(x.data<float>(), to_device(index, Device::CUDA).data<int64_t>(),
+                                                    out.data<float>(), s.outer, n, s.n, s.inner));
+      break;
   }
   return out;
 }
@@ -130,7 +141,10 @@ void scatter_add_into(const Tensor& out, int d, const Tensor& index, const Tenso
     case Backend::ref_f64:
       kernels::ref::scatter_add(work.data<double>(), idx, src.data<double>(), s.outer, n, s.n, s.inner, 0, s.inner);
       break;
-    case Backend::cuda_f32: throw Error("scatter_add: CUDA backend not built");
+    case Backend::cuda_f32:
+      MOE_CUDA_ONLY("scatter_add", kernels::cuda::scatter_add(work.data<float>(), to_device(index, Device::CUDA).data<int64_t>(),
+                                                              src.data<float>(), s.outer, n, s.n, s.inner));
+      break;
   }
   if (!work.same(target)) target.copy_(work);
 }
@@ -157,9 +171,10 @@ Tensor embedding(const Tensor& weight, const Tensor& ids_in) {
   out_shape.push_back(D);
   Tensor out = index_select_raw(weight, 0, flat_ids, "embedding").view(out_shape);
   const DType dt = weight.dtype();
-  record(out, "embedding", {weight}, [flat_ids, V, D, dt](const Tensor& g) {
+  const Device dev = weight.device();
+  record(out, "embedding", {weight}, [flat_ids, V, D, dt, dev](const Tensor& g) {
     // The dense (V, D) gradient: zero rows for ids not in the batch.
-    Tensor gw = Tensor::zeros({V, D}, dt);
+    Tensor gw = zeros_on({V, D}, dt, dev);
     index_add_into(gw, 0, flat_ids, g.reshape({-1, D}), "embedding");
     return std::vector<Tensor>{gw};
   });
@@ -176,7 +191,7 @@ Tensor index_select(const Tensor& x, int64_t dim, const Tensor& index_in) {
   Tensor out = index_select_raw(x, d, index, "index_select");
   const Shape x_shape = x.shape();
   record(out, "index_select", {x}, [x_shape, d, index](const Tensor& g) {
-    Tensor gx = Tensor::zeros(x_shape, g.dtype());
+    Tensor gx = zeros_on(x_shape, g.dtype(), g.device());
     index_add_into(gx, d, index, g, "index_select");
     return std::vector<Tensor>{gx};
   });
@@ -214,7 +229,7 @@ Tensor gather(const Tensor& x, int64_t dim, const Tensor& index_in) {
   Tensor out = gather_raw(x, d, index);
   const Shape x_shape = x.shape();
   record(out, "gather", {x}, [x_shape, d, index](const Tensor& g) {
-    Tensor gx = Tensor::zeros(x_shape, g.dtype());
+    Tensor gx = zeros_on(x_shape, g.dtype(), g.device());
     scatter_add_into(gx, d, index, g);
     return std::vector<Tensor>{gx};
   });
@@ -243,7 +258,7 @@ Tensor scatter_add(const Tensor& x, int64_t dim, const Tensor& index_in, const T
     if (need_src) {
       gsrc = gather(g, d, index);
       if (gsrc.shape() != src_shape) {  // src entries that index does not reach get zero
-        Tensor padded = Tensor::zeros(src_shape, g.dtype());
+        Tensor padded = zeros_on(src_shape, g.dtype(), g.device());
         narrow_to(padded, index.shape(), -1).copy_(gsrc);
         gsrc = padded;
       }

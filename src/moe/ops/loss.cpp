@@ -4,6 +4,7 @@
 
 #include "moe/autograd/autograd.h"
 #include "moe/ops/dispatch.h"
+#include "moe/ops/to_device.h"
 #include "moe/ops/elementwise.h"
 #include "moe/ops/reduce.h"
 
@@ -13,7 +14,8 @@ namespace {
 
 // Number of non-ignored rows; throws naming the row and value of the first target
 // outside [0, classes) that is not ignore_index.
-int64_t count_targets(const Tensor& targets, int64_t classes, int64_t ignore_index) {
+int64_t count_targets(const Tensor& targets_in, int64_t classes, int64_t ignore_index) {
+  const Tensor targets = to_device(targets_in, Device::CPU);  // checked on the host (a copy for CUDA targets)
   const int64_t* t = targets.data<int64_t>();
   int64_t count = 0;
   for (int64_t r = 0; r < targets.numel(); ++r) {
@@ -58,7 +60,13 @@ Tensor cross_entropy(const Tensor& logits_in, const Tensor& targets_in, int64_t 
       for (int64_t r = 0; r < rows; ++r) total += row_loss.data<double>()[r];
       break;
     }
-    case Backend::cuda_f32: throw Error("cross_entropy: CUDA backend not built");
+    case Backend::cuda_f32:
+      MOE_CUDA_ONLY("cross_entropy", {
+        kernels::cuda::cross_entropy_rows(logits.data<float>(), targets.data<int64_t>(), row_loss.data<float>(),
+                                          lse.data<float>(), rows, classes, ignore_index);
+        for (float l : row_loss.to_vector<float>()) total += l;  // the host sum, in row order, as on the CPU
+      });
+      break;
   }
   Tensor out = Tensor::scalar(count ? total / static_cast<double>(count) : 0.0, logits.dtype());
   if (!needs_grad({&logits_in})) return out;
@@ -77,7 +85,12 @@ Tensor cross_entropy(const Tensor& logits_in, const Tensor& targets_in, int64_t 
                                                   lse.data<double>(), scale, glogits.data<double>(), rows,
                                                   classes, ignore_index);
         break;
-      case Backend::cuda_f32: throw Error("cross_entropy: CUDA backend not built");
+      case Backend::cuda_f32:
+        MOE_CUDA_ONLY("cross_entropy", kernels::cuda::cross_entropy_backward_rows(
+                                           logits.data<float>(), targets.data<int64_t>(), lse.data<float>(),
+                                           static_cast<float>(scale), glogits.data<float>(), rows, classes,
+                                           ignore_index));
+        break;
     }
     return std::vector<Tensor>{glogits};
   });

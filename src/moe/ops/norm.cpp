@@ -44,7 +44,12 @@ Tensor layer_norm(const Tensor& x_in, const Tensor& weight_in, const Tensor& bia
       kernels::ref::layer_norm_rows(x.data<double>(), ptr_or_null<double>(weight), ptr_or_null<double>(bias),
                                     out.data<double>(), mean.data<double>(), rstd.data<double>(), rows, C, eps);
       break;
-    case Backend::cuda_f32: throw Error("layer_norm: CUDA backend not built");
+    case Backend::cuda_f32:
+      MOE_CUDA_ONLY("layer_norm", kernels::cuda::layer_norm_rows(x.data<float>(), ptr_or_null<float>(weight),
+                                                                 ptr_or_null<float>(bias), out.data<float>(),
+                                                                 mean.data<float>(), rstd.data<float>(), rows, C,
+                                                                 static_cast<float>(eps)));
+      break;
   }
   if (!needs_grad({&x_in, &weight_in, &bias_in})) return out;
   const bool need_w = weight_in.defined() && weight_in.requires_grad();
@@ -66,7 +71,12 @@ Tensor layer_norm(const Tensor& x_in, const Tensor& weight_in, const Tensor& bia
                                                rstd.data<double>(), g.data<double>(), gx.data<double>(),
                                                mut_ptr_or_null<double>(gw), mut_ptr_or_null<double>(gb), rows, C);
         break;
-      case Backend::cuda_f32: throw Error("layer_norm: CUDA backend not built");
+      case Backend::cuda_f32:
+        MOE_CUDA_ONLY("layer_norm", kernels::cuda::layer_norm_backward_rows(
+                                        x.data<float>(), ptr_or_null<float>(weight), mean.data<float>(),
+                                        rstd.data<float>(), g.data<float>(), gx.data<float>(),
+                                        mut_ptr_or_null<float>(gw), mut_ptr_or_null<float>(gb), rows, C));
+        break;
     }
     return std::vector<Tensor>{gx, gw, gb};
   });
@@ -89,7 +99,11 @@ Tensor rms_norm(const Tensor& x_in, const Tensor& weight_in, double eps) {
       kernels::ref::rms_norm_rows(x.data<double>(), ptr_or_null<double>(weight), out.data<double>(),
                                   rstd.data<double>(), rows, C, eps);
       break;
-    case Backend::cuda_f32: throw Error("rms_norm: CUDA backend not built");
+    case Backend::cuda_f32:
+      MOE_CUDA_ONLY("rms_norm", kernels::cuda::rms_norm_rows(x.data<float>(), ptr_or_null<float>(weight),
+                                                             out.data<float>(), rstd.data<float>(), rows, C,
+                                                             static_cast<float>(eps)));
+      break;
   }
   if (!needs_grad({&x_in, &weight_in})) return out;
   const bool need_w = weight_in.defined() && weight_in.requires_grad();
@@ -107,7 +121,11 @@ Tensor rms_norm(const Tensor& x_in, const Tensor& weight_in, double eps) {
                                              g.data<double>(), gx.data<double>(), mut_ptr_or_null<double>(gw), rows,
                                              C);
         break;
-      case Backend::cuda_f32: throw Error("rms_norm: CUDA backend not built");
+      case Backend::cuda_f32:
+        MOE_CUDA_ONLY("rms_norm", kernels::cuda::rms_norm_backward_rows(
+                                      x.data<float>(), ptr_or_null<float>(weight), rstd.data<float>(), g.data<float>(),
+                                      gx.data<float>(), mut_ptr_or_null<float>(gw), rows, C));
+        break;
     }
     return std::vector<Tensor>{gx, gw};
   });

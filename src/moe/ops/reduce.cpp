@@ -31,7 +31,9 @@ Tensor sum_dim_raw(const Tensor& x_in, int d) {
   switch (backend_of(x, "sum")) {
     case Backend::cpu_f32: kernels::cpu::reduce_sum(x.data<float>(), out.data<float>(), outer, n, inner); break;
     case Backend::ref_f64: kernels::ref::reduce_sum(x.data<double>(), out.data<double>(), outer, n, inner); break;
-    case Backend::cuda_f32: throw Error("sum: CUDA backend not built");
+    case Backend::cuda_f32:
+      MOE_CUDA_ONLY("sum", kernels::cuda::reduce_sum(x.data<float>(), out.data<float>(), outer, n, inner));
+      break;
   }
   return out;
 }
@@ -104,7 +106,10 @@ void max_raw(const Tensor& x_in, int d, Tensor& values, Tensor& index) {
     case Backend::ref_f64:
       kernels::ref::reduce_max(x.data<double>(), values.data<double>(), index.data<int64_t>(), outer, n, inner);
       break;
-    case Backend::cuda_f32: throw Error("max: CUDA backend not built");
+    case Backend::cuda_f32:
+      MOE_CUDA_ONLY("max", kernels::cuda::reduce_max(x.data<float>(), values.data<float>(), index.data<int64_t>(), outer,
+                                                     n, inner));
+      break;
   }
 }
 }  // namespace
@@ -122,6 +127,7 @@ Tensor max(const Tensor& x, int64_t dim, bool keepdim) {
   split_at(in_shape, d, outer, n, inner);
   record(values, "max", {x}, [=](const Tensor& g_in) {
     Tensor g = g_in.contiguous();
+    MOE_CHECK(g.device() == Device::CPU, "max backward: not implemented for CUDA tensors ({})", g.str());
     Tensor gx = Tensor::zeros(in_shape, g.dtype());
     const int64_t* idx = index.data<int64_t>();
     auto scatter = [&](auto* gp, auto* gxp) {

@@ -27,7 +27,12 @@ void forward_rows(Kind kind, const Tensor& x, const Tensor& y, int64_t rows, int
       if (kind == Kind::softmax) kernels::ref::softmax_rows(x.data<double>(), y.data<double>(), rows, n);
       else kernels::ref::log_softmax_rows(x.data<double>(), y.data<double>(), rows, n);
       break;
-    case Backend::cuda_f32: throw Error(fmt::format("{}: CUDA backend not built", kind_name(kind)));
+    case Backend::cuda_f32:
+      MOE_CUDA_ONLY(kind_name(kind), {
+        if (kind == Kind::softmax) kernels::cuda::softmax_rows(x.data<float>(), y.data<float>(), rows, n);
+        else kernels::cuda::log_softmax_rows(x.data<float>(), y.data<float>(), rows, n);
+      });
+      break;
   }
 }
 
@@ -45,7 +50,14 @@ void backward_rows(Kind kind, const Tensor& y, const Tensor& gy, const Tensor& g
       else
         kernels::ref::log_softmax_backward_rows(y.data<double>(), gy.data<double>(), gx.data<double>(), rows, n);
       break;
-    case Backend::cuda_f32: throw Error(fmt::format("{}: CUDA backend not built", kind_name(kind)));
+    case Backend::cuda_f32:
+      MOE_CUDA_ONLY(kind_name(kind), {
+        if (kind == Kind::softmax)
+          kernels::cuda::softmax_backward_rows(y.data<float>(), gy.data<float>(), gx.data<float>(), rows, n);
+        else
+          kernels::cuda::log_softmax_backward_rows(y.data<float>(), gy.data<float>(), gx.data<float>(), rows, n);
+      });
+      break;
   }
 }
 

@@ -5,6 +5,7 @@
 
 #include "moe/autograd/autograd.h"
 #include "moe/ops/dispatch.h"
+#include "moe/ops/to_device.h"
 #include "moe/ops/index.h"
 
 namespace moe {
@@ -29,7 +30,10 @@ TopK topk(const Tensor& x, int64_t k, int64_t dim, bool largest) {
       kernels::ref::topk(rows.data<double>(), values.data<double>(), indices.data<int64_t>(), row_count, n, k,
                          largest);
       break;
-    case Backend::cuda_f32: throw Error("topk: CUDA backend not built");
+    case Backend::cuda_f32:
+      MOE_CUDA_ONLY("topk", kernels::cuda::topk(rows.data<float>(), values.data<float>(), indices.data<int64_t>(),
+                                                row_count, n, k, largest));
+      break;
   }
   if (d != last) {
     values = values.transpose(d, last).contiguous();
@@ -37,7 +41,7 @@ TopK topk(const Tensor& x, int64_t k, int64_t dim, bool largest) {
   }
   const Shape x_shape = x.shape();
   record(values, "topk", {x}, [x_shape, d, indices](const Tensor& g) {
-    return std::vector<Tensor>{scatter_add(Tensor::zeros(x_shape, g.dtype()), d, indices, g)};
+    return std::vector<Tensor>{scatter_add(zeros_on(x_shape, g.dtype(), g.device()), d, indices, g)};
   });
   return {values, indices};
 }

@@ -5,6 +5,7 @@
 
 #include "moe/autograd/autograd.h"
 #include "moe/ops/dispatch.h"
+#include "moe/ops/to_device.h"
 #include "moe/ops/reduce.h"
 
 namespace moe {
@@ -33,8 +34,21 @@ Shape infer_shape(Shape shape, int64_t numel, const Tensor& from) {
 }
 
 void copy_into(const Tensor& dst, const Tensor& src) {
+  MOE_CHECK(dst.device() == src.device(), "copy_: {} on {} into {} on {}: copies between devices are explicit (to_device)",
+            src.str(), device_name(src.device()), dst.str(), device_name(dst.device()));
   kernels::Strided g = make_strided(dst.shape(), src, &dst);
   const int64_t rows = g.rows();
+  if (dst.device() == Device::CUDA) {
+#ifdef MOE_CUDA
+    switch (dst.dtype()) {
+      case DType::f32: kernels::cuda::copy_strided(src.data<float>(), dst.data<float>(), g); return;
+      case DType::i32: kernels::cuda::copy_strided(src.data<int32_t>(), dst.data<int32_t>(), g); return;
+      case DType::i64: kernels::cuda::copy_strided(src.data<int64_t>(), dst.data<int64_t>(), g); return;
+      case DType::f64: throw Error(fmt::format("copy_: CUDA tensors must be float32 or integer, got {}", dst.str()));
+    }
+#endif
+    throw Error("copy_: CUDA backend not built");
+  }
   switch (dst.dtype()) {
     case DType::f32:
       kernels::cpu::copy_strided(src.data<float>(), dst.data<float>(), g);
@@ -101,7 +115,7 @@ Tensor Tensor::slice(int64_t d, int64_t start, int64_t end, int64_t step) const 
   Shape in_shape = shape();
   DType dt = dtype();
   record(out, "slice", {*this}, [in_shape, dt, dd, start, end, step](const Tensor& g) {
-    Tensor gin = Tensor::zeros(in_shape, dt);
+    Tensor gin = zeros_on(in_shape, dt, g.device());
     gin.slice(dd, start, end, step).copy_(g);
     return std::vector<Tensor>{gin};
   });
@@ -171,6 +185,8 @@ Tensor Tensor::clone() const {
 
 Tensor Tensor::to(DType dt) const {
   if (dt == dtype()) return *this;
+  MOE_CHECK(device() == Device::CPU, "Tensor::to({}): dtype conversion of CUDA tensor {} is not supported",
+            dtype_name(dt), str());
   Tensor src = contiguous();
   Tensor out = Tensor::empty(shape(), dt, device());
   const int64_t n = numel();
@@ -217,6 +233,7 @@ void Tensor::fill_(double value) const {
     case DType::i32: *s.data<int32_t>() = static_cast<int32_t>(value); break;
     case DType::i64: *s.data<int64_t>() = static_cast<int64_t>(value); break;
   }
+  if (device() != Device::CPU) s = to_device(s, device());
   copy_into(*this, s);
 }
 

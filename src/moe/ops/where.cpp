@@ -4,6 +4,7 @@
 
 #include "moe/autograd/autograd.h"
 #include "moe/ops/dispatch.h"
+#include "moe/ops/to_device.h"
 #include "moe/ops/elementwise.h"
 #include "moe/ops/reduce.h"
 
@@ -15,7 +16,7 @@ namespace {
 // no nonzero value can round to zero on the way, e.g. a float64 1e-300 as float32).
 Tensor mask_as(const Tensor& cond, DType dt) {
   Tensor c = cond.detach();
-  return c.dtype() == dt ? c : ne(c, Tensor::scalar(0.0, c.dtype())).to(dt);
+  return c.dtype() == dt ? c : ne(c, full_on({}, 0.0, c.dtype(), c.device())).to(dt);
 }
 
 // out (contiguous) = mask ? a : out, with mask and a broadcast to out's shape.
@@ -28,7 +29,9 @@ void where_into(const Tensor& mask, const Tensor& a, const Tensor& out, const ch
     case Backend::ref_f64:
       kernels::ref::where_into(mask.data<double>(), a.data<double>(), out.data<double>(), g, 0, g.rows());
       break;
-    case Backend::cuda_f32: throw Error(fmt::format("{}: CUDA backend not built", op));
+    case Backend::cuda_f32:
+      MOE_CUDA_ONLY(op, kernels::cuda::where_into(mask.data<float>(), a.data<float>(), out.data<float>(), g));
+      break;
   }
 }
 
@@ -49,7 +52,7 @@ Tensor where(const Tensor& cond, const Tensor& a, const Tensor& b) {
   const bool need_a = a.requires_grad(), need_b = b.requires_grad();
   const Shape sa = a.shape(), sb = b.shape();
   record(out, "where", {a, b}, [mask, need_a, need_b, sa, sb](const Tensor& g) {
-    Tensor zero = Tensor::scalar(0.0, g.dtype());
+    Tensor zero = full_on({}, 0.0, g.dtype(), g.device());
     Tensor ga = need_a ? sum_to(where(mask, g, zero), sa) : Tensor();
     Tensor gb = need_b ? sum_to(where(mask, zero, g), sb) : Tensor();
     return std::vector<Tensor>{ga, gb};
@@ -64,7 +67,7 @@ Tensor masked_fill(const Tensor& x, const Tensor& mask, double value) {
             "masked_fill: mask {} does not broadcast to input {}", mask.str(), x.str());
   Tensor m = mask_as(mask, x.dtype());
   Tensor out = x.detach().clone();
-  where_into(m, Tensor::scalar(value, x.dtype()), out, "masked_fill");
+  where_into(m, full_on({}, value, x.dtype(), x.device()), out, "masked_fill");
   record(out, "masked_fill", {x}, [m](const Tensor& g) { return std::vector<Tensor>{masked_fill(g, m, 0.0)}; });
   return out;
 }

@@ -13,8 +13,8 @@ Adam::Adam(NamedTensors params, const AdamOptions& options, bool decoupled_weigh
   MOE_CHECK(options.eps >= 0.0, "{}: eps must be >= 0, got {}", kind, options.eps);
   MOE_CHECK(options.weight_decay >= 0.0, "{}: weight_decay must be >= 0, got {}", kind, options.weight_decay);
   for (const auto& [name, p] : this->params()) {
-    m_.push_back(add_state("adam.m." + name, p.shape(), p.dtype()));
-    v_.push_back(add_state("adam.v." + name, p.shape(), p.dtype()));
+    m_.push_back(add_state("adam.m." + name, p.shape(), p.dtype(), p.device()));
+    v_.push_back(add_state("adam.v." + name, p.shape(), p.dtype(), p.device()));
     steps_.push_back(add_state("adam.step." + name, {}, DType::i64));
   }
 }
@@ -44,7 +44,10 @@ void Adam::update(size_t index, const Tensor& param, const Tensor& grad) {
     case Backend::ref_f64:
       kernels::ref::adam_update(param.data<double>(), grad.data<double>(), m.data<double>(), v.data<double>(), n, h);
       break;
-    case Backend::cuda_f32: throw Error(fmt::format("{}.step: CUDA backend not built", kind()));
+    case Backend::cuda_f32:
+      MOE_CUDA_ONLY(kind(), kernels::cuda::adam_update(param.data<float>(), grad.data<float>(), m.data<float>(),
+                                                       v.data<float>(), n, h));
+      break;
   }
   step = h.step;
 }

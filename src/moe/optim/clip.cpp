@@ -26,7 +26,9 @@ double grad_norm(const NamedTensors& params) {
     switch (backend_of(g, "grad_norm")) {
       case Backend::cpu_f32: sum_sq += kernels::cpu::sum_squares(g.data<float>(), g.numel()); break;
       case Backend::ref_f64: sum_sq += kernels::ref::sum_squares(g.data<double>(), g.numel()); break;
-      case Backend::cuda_f32: throw Error("grad_norm: CUDA backend not built");
+      case Backend::cuda_f32:
+        MOE_CUDA_ONLY("grad_norm", sum_sq += kernels::cuda::sum_squares(g.data<float>(), g.numel()));
+        break;
     }
   }
   return std::sqrt(sum_sq);
@@ -45,7 +47,10 @@ double clip_grad_norm(const NamedTensors& params, double max_norm) {
     switch (backend_of(g, "clip_grad_norm")) {
       case Backend::cpu_f32: kernels::cpu::scale_inplace(g.data<float>(), g.numel(), static_cast<float>(scale)); break;
       case Backend::ref_f64: kernels::ref::scale_inplace(g.data<double>(), g.numel(), scale); break;
-      case Backend::cuda_f32: throw Error("clip_grad_norm: CUDA backend not built");
+      case Backend::cuda_f32:
+        MOE_CUDA_ONLY("clip_grad_norm",
+                      kernels::cuda::scale_inplace(g.data<float>(), g.numel(), static_cast<float>(scale)));
+        break;
     }
   }
   return total;
@@ -59,7 +64,9 @@ std::optional<std::string> first_nonfinite_grad(const NamedTensors& params) {
     switch (backend_of(g, "first_nonfinite_grad")) {
       case Backend::cpu_f32: finite = kernels::cpu::all_finite(g.data<float>(), g.numel()); break;
       case Backend::ref_f64: finite = kernels::ref::all_finite(g.data<double>(), g.numel()); break;
-      case Backend::cuda_f32: throw Error("first_nonfinite_grad: CUDA backend not built");
+      case Backend::cuda_f32:
+        MOE_CUDA_ONLY("first_nonfinite_grad", finite = kernels::cuda::all_finite(g.data<float>(), g.numel()));
+        break;
     }
     if (!finite) return name;
   }

@@ -1,6 +1,8 @@
 // optim/optimizer.cpp: the Optimizer base: parameter checks, step() dispatch, state I/O.
 #include "moe/optim/optimizer.h"
 
+#include "moe/ops/to_device.h"
+
 #include <cmath>
 #include <unordered_map>
 #include <unordered_set>
@@ -43,8 +45,8 @@ void Optimizer::step() {
   }
 }
 
-Tensor Optimizer::add_state(const std::string& name, const Shape& shape, DType dtype) {
-  Tensor t = Tensor::zeros(shape, dtype);
+Tensor Optimizer::add_state(const std::string& name, const Shape& shape, DType dtype, Device device) {
+  Tensor t = zeros_on(shape, dtype, device);
   state_.emplace_back(name, t);
   return t;
 }

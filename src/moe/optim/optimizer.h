@@ -43,7 +43,7 @@ class Optimizer {
  protected:
   // Registers one state tensor (zeros of `shape` and `dtype`) named `name`;
   // returns its handle (load_state_dict copies into it, so the handle stays valid).
-  Tensor add_state(const std::string& name, const Shape& shape, DType dtype);
+  Tensor add_state(const std::string& name, const Shape& shape, DType dtype, Device device = Device::CPU);
   // Updates parameter `index` given its gradient (same shape and dtype, contiguous).
   virtual void update(size_t index, const Tensor& param, const Tensor& grad) = 0;
 

@@ -14,7 +14,7 @@ SGD::SGD(NamedTensors params, const SgdOptions& options)
   if (options.momentum == 0.0) return;
   for (size_t i = 0; i < this->params().size(); ++i) {
     const auto& [name, p] = this->params()[i];
-    momentum_buffers_[i] = add_state("sgd.momentum_buffer." + name, p.shape(), p.dtype());
+    momentum_buffers_[i] = add_state("sgd.momentum_buffer." + name, p.shape(), p.dtype(), p.device());
   }
 }
 
@@ -35,7 +35,10 @@ void SGD::update(size_t index, const Tensor& param, const Tensor& grad) {
       kernels::ref::sgd_update(param.data<double>(), grad.data<double>(),
                                buf.defined() ? buf.data<double>() : nullptr, n, h);
       break;
-    case Backend::cuda_f32: throw Error("SGD.step: CUDA backend not built");
+    case Backend::cuda_f32:
+      MOE_CUDA_ONLY("SGD.step", kernels::cuda::sgd_update(param.data<float>(), grad.data<float>(),
+                                                          buf.defined() ? buf.data<float>() : nullptr, n, h));
+      break;
   }
 }
 
