@@ -32,6 +32,15 @@ std::string error_of(const std::string& text) {
   return "";
 }
 
+std::string error_of_load(const nlohmann::json& config) {
+  try {
+    train::load_lottery_data(train::LotteryRunConfig::parse_text(config.dump(), "lottery.json"));
+  } catch (const Error& e) {
+    return e.what();
+  }
+  return "";
+}
+
 TEST(Lottery, TwoRoundsOnSyntheticImages) {
   const std::string dir = ::testing::TempDir() + "lottery_test_" + std::to_string(::getpid());
   std::filesystem::remove_all(dir);
@@ -98,6 +107,12 @@ TEST(Lottery, ConfigErrorsNameTheKey) {
   EXPECT_NE(with("/train/batch_size", 0).find("train.batch_size"), std::string::npos);
   EXPECT_NE(with("/train/lr", "fast").find("train.lr"), std::string::npos);
   EXPECT_NE(with("/model/heads", 3).find("model.heads"), std::string::npos);
+  // Fashion-MNIST needs the 28 x 28, 10-class model, and its files where data.dir says.
+  nlohmann::json fm = good;
+  fm["data"] = {{"kind", "fashion-mnist"}, {"dir", "/nonexistent/fashion"}, {"train", 10}, {"test", 10}};
+  EXPECT_NE(error_of_load(fm).find("Fashion-MNIST is 1 x 28 x 28"), std::string::npos);
+  fm["model"]["image_size"] = 28, fm["model"]["classes"] = 10;
+  EXPECT_NE(error_of_load(fm).find("/nonexistent/fashion"), std::string::npos);
   nlohmann::json no_lottery = good;
   no_lottery.erase("lottery");
   EXPECT_NE(error_of(no_lottery.dump()).find("lottery"), std::string::npos);
