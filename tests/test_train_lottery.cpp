@@ -71,7 +71,21 @@ TEST(Lottery, TwoRoundsOnSyntheticImages) {
   }
   const std::string svg = io::read_file(o.out_dir + "/accuracy_vs_sparsity.svg");
   EXPECT_NE(svg.find("data-name=\"ticket (rewound)\""), std::string::npos);
-  EXPECT_NE(svg.find("data-name=\"random re-init\""), std::string::npos);
+  EXPECT_NE(svg.find("data-name=\"random re-init, same mask\""), std::string::npos);
+  EXPECT_NE(io::read_file(o.out_dir + "/oneshot_sensitivity.svg").find("data-name=\"attention only\""),
+            std::string::npos);
+
+  // The logged rounds read back as they were run, and redraw the same plots.
+  const std::vector<train::LotteryRound> back = train::read_lottery_rounds(o.out_dir + "/metrics.jsonl");
+  ASSERT_EQ(back.size(), rounds.size());
+  for (size_t r = 0; r < back.size(); ++r) {
+    EXPECT_EQ(back[r].to_json(), rounds[r].to_json());
+  }
+  std::filesystem::remove(o.out_dir + "/accuracy_vs_sparsity.svg");
+  train::write_lottery_plots(o.out_dir, back);
+  EXPECT_EQ(io::read_file(o.out_dir + "/accuracy_vs_sparsity.svg"), svg);
+  io::write_file_atomic(dir + "/bad.jsonl", "{\"round\": 0}\n");
+  EXPECT_THROW(train::read_lottery_rounds(dir + "/bad.jsonl"), Error);
 
   // --rounds overrides the config; the same seed gives the same numbers.
   o.rounds = 1;

@@ -23,7 +23,8 @@
 // rounding). With "sensitivity", the trained dense network is pruned one-shot (no
 // retraining) at each round's sparsity: globally, attention-only and MLP-only (that
 // component at that sparsity, the other dense), and evaluated.
-// Each round appends one record to OUT/metrics.jsonl; OUT/accuracy_vs_sparsity.svg plots them.
+// Each round appends one record to OUT/metrics.jsonl; OUT/accuracy_vs_sparsity.svg (ticket
+// and control) and OUT/oneshot_sensitivity.svg (the one-shot pruning) plot them.
 #pragma once
 #include <map>
 #include <optional>
@@ -109,5 +110,11 @@ struct LotteryRound {
 
 // Runs the experiment (see the top of this file); returns one entry per round.
 std::vector<LotteryRound> run_lottery(const LotteryOptions& options);
+
+// The two SVG plots of `rounds` into `out_dir` (the sensitivity plot only when measured).
+void write_lottery_plots(const std::string& out_dir, const std::vector<LotteryRound>& rounds);
+// The rounds a run logged to its metrics.jsonl; throws naming the file and the record
+// when one is not a lottery round.
+std::vector<LotteryRound> read_lottery_rounds(const std::string& metrics_path);
 
 }  // namespace moe::train
