@@ -147,6 +147,22 @@ TEST(MagnitudePruning, MaskedWeightsAndAdamMomentsStayZeroThroughTraining) {
   for (size_t i = 0; i < w0.size(); ++i) changed += p.mask(0)[i] && w0[i] != w1[i];
   EXPECT_GT(changed, 0);
   EXPECT_NEAR(p.sparsity(), 0.5, 1.0 / p.total());
+
+  // Without gradient masking the optimizer moves pruned weights; applying the masks after
+  // every step alone still leaves them exactly zero.
+  for (int step = 0; step < 3; ++step) {
+    opt.zero_grad();
+    cross_entropy(vit.forward(x), y).backward();
+    opt.step();
+    int moved = 0;
+    for (size_t t = 0; t < p.tensors().size(); ++t) {
+      const std::vector<float> w = p.tensors()[t].second.to_vector<float>();
+      for (size_t i = 0; i < w.size(); ++i) moved += !p.mask(t)[i] && w[i] != 0.0f;
+    }
+    EXPECT_GT(moved, 0) << "step " << step;
+    p.apply_masks();
+    expect_pruned_are_zero(p);
+  }
 }
 
 TEST(MagnitudePruning, RewindRestoresSavedValuesBitForBit) {

@@ -32,6 +32,15 @@ std::string error_of(const std::string& text) {
   return "";
 }
 
+std::string error_of_load(const nlohmann::json& config) {
+  try {
+    train::load_lottery_data(train::LotteryRunConfig::parse_text(config.dump(), "lottery.json"));
+  } catch (const Error& e) {
+    return e.what();
+  }
+  return "";
+}
+
 TEST(Lottery, TwoRoundsOnSyntheticImages) {
   const std::string dir = ::testing::TempDir() + "lottery_test_" + std::to_string(::getpid());
   std::filesystem::remove_all(dir);
@@ -62,7 +71,21 @@ TEST(Lottery, TwoRoundsOnSyntheticImages) {
   }
   const std::string svg = io::read_file(o.out_dir + "/accuracy_vs_sparsity.svg");
   EXPECT_NE(svg.find("data-name=\"ticket (rewound)\""), std::string::npos);
-  EXPECT_NE(svg.find("data-name=\"random re-init\""), std::string::npos);
+  EXPECT_NE(svg.find("data-name=\"random re-init, same mask\""), std::string::npos);
+  EXPECT_NE(io::read_file(o.out_dir + "/oneshot_sensitivity.svg").find("data-name=\"attention only\""),
+            std::string::npos);
+
+  // The logged rounds read back as they were run, and redraw the same plots.
+  const std::vector<train::LotteryRound> back = train::read_lottery_rounds(o.out_dir + "/metrics.jsonl");
+  ASSERT_EQ(back.size(), rounds.size());
+  for (size_t r = 0; r < back.size(); ++r) {
+    EXPECT_EQ(back[r].to_json(), rounds[r].to_json());
+  }
+  std::filesystem::remove(o.out_dir + "/accuracy_vs_sparsity.svg");
+  train::write_lottery_plots(o.out_dir, back);
+  EXPECT_EQ(io::read_file(o.out_dir + "/accuracy_vs_sparsity.svg"), svg);
+  io::write_file_atomic(dir + "/bad.jsonl", "{\"round\": 0}\n");
+  EXPECT_THROW(train::read_lottery_rounds(dir + "/bad.jsonl"), Error);
 
   // --rounds overrides the config; the same seed gives the same numbers.
   o.rounds = 1;
@@ -98,6 +121,12 @@ TEST(Lottery, ConfigErrorsNameTheKey) {
   EXPECT_NE(with("/train/batch_size", 0).find("train.batch_size"), std::string::npos);
   EXPECT_NE(with("/train/lr", "fast").find("train.lr"), std::string::npos);
   EXPECT_NE(with("/model/heads", 3).find("model.heads"), std::string::npos);
+  // Fashion-MNIST needs the 28 x 28, 10-class model, and its files where data.dir says.
+  nlohmann::json fm = good;
+  fm["data"] = {{"kind", "fashion-mnist"}, {"dir", "/nonexistent/fashion"}, {"train", 10}, {"test", 10}};
+  EXPECT_NE(error_of_load(fm).find("Fashion-MNIST is 1 x 28 x 28"), std::string::npos);
+  fm["model"]["image_size"] = 28, fm["model"]["classes"] = 10;
+  EXPECT_NE(error_of_load(fm).find("/nonexistent/fashion"), std::string::npos);
   nlohmann::json no_lottery = good;
   no_lottery.erase("lottery");
   EXPECT_NE(error_of(no_lottery.dump()).find("lottery"), std::string::npos);

@@ -11,8 +11,7 @@
 // Tensor names (docs/naming.md): patch_embed.{weight,bias} [C, ch*p*p], [C];
 // cls_token [1, 1, C]; pos_emb [1, N+1, C]; blocks.{i}.{ln1,ln2}.{weight,bias};
 // blocks.{i}.attn.{qkv,proj}.{weight,bias}; blocks.{i}.mlp.{fc1,fc2}.{weight,bias};
-// ln_f.{weight,bias}; head.{weight,bias} [classes, C]. No dropout (the lottery runs
-// train without it, as Frankle & Carbin 2019's small networks do).
+// ln_f.{weight,bias}; head.{weight,bias} [classes, C]. No dropout.
 #pragma once
 #include <memory>
 #include <nlohmann/json.hpp>

@@ -267,28 +267,66 @@ double oneshot_accuracy(models::ViT& model, const LotteryRunConfig& run, const I
   return acc;
 }
 
-void write_plot(const std::string& out_dir, const std::vector<LotteryRound>& rounds) {
-  PlotSeries ticket{"ticket (rewound)", {}, {}}, reinit{"random re-init", {}, {}}, oneshot{"one-shot, no retraining", {}, {}};
+}  // namespace
+
+void write_lottery_plots(const std::string& out_dir, const std::vector<LotteryRound>& rounds) {
+  PlotSeries ticket{"ticket (rewound)", {}, {}}, reinit{"random re-init, same mask", {}, {}};
+  PlotSeries global{"global", {}, {}}, attention{"attention only", {}, {}}, mlp{"MLP only", {}, {}};
   for (const LotteryRound& r : rounds) {
     ticket.x.push_back(r.sparsity), ticket.y.push_back(r.ticket_accuracy);
     if (r.reinit_accuracy >= 0) reinit.x.push_back(r.sparsity), reinit.y.push_back(r.reinit_accuracy);
-    if (r.oneshot_global_accuracy >= 0) oneshot.x.push_back(r.sparsity), oneshot.y.push_back(r.oneshot_global_accuracy);
+    if (r.oneshot_global_accuracy >= 0) {
+      for (PlotSeries* p : {&global, &attention, &mlp}) p->x.push_back(r.sparsity);
+      global.y.push_back(r.oneshot_global_accuracy);
+      attention.y.push_back(r.oneshot_attention_accuracy);
+      mlp.y.push_back(r.oneshot_mlp_accuracy);
+    }
   }
+  std::vector<PlotRefLine> dense;
+  if (!rounds.empty()) dense.push_back({rounds.front().ticket_accuracy, "dense"});
   LineChart chart;
   chart.title = "Lottery tickets on a ViT: test accuracy vs sparsity";
-  chart.x_label = "sparsity of attention + MLP weights";
+  chart.x_label = "sparsity of the attention + MLP weights";
   chart.y_label = "test accuracy";
   chart.series.push_back(ticket);
   if (!reinit.x.empty()) chart.series.push_back(reinit);
-  if (!oneshot.x.empty()) chart.series.push_back(oneshot);
-  if (!rounds.empty()) chart.ref_lines.push_back({rounds.front().ticket_accuracy, "dense"});
+  chart.ref_lines = dense;
   io::write_file_atomic(out_dir + "/accuracy_vs_sparsity.svg", render_svg(chart));
+  if (global.x.empty()) return;
+  LineChart sens;
+  sens.title = "One-shot pruning of the trained dense ViT, no retraining";
+  sens.x_label = "sparsity of the pruned weights (global: attention + MLP; else that component's)";
+  sens.y_label = "test accuracy";
+  sens.series = {global, attention, mlp};
+  sens.ref_lines = dense;
+  io::write_file_atomic(out_dir + "/oneshot_sensitivity.svg", render_svg(sens));
 }
 
-}  // namespace
+std::vector<LotteryRound> read_lottery_rounds(const std::string& metrics_path) {
+  std::vector<LotteryRound> out;
+  for (const nlohmann::json& j : read_metrics(metrics_path)) {
+    try {
+      LotteryRound r;
+      r.round = j.at("round").get<int64_t>();
+      r.sparsity = j.at("sparsity").get<double>();
+      r.ticket_accuracy = j.at("ticket_accuracy").get<double>();
+      r.reinit_accuracy = j.value("reinit_accuracy", -1.0);
+      r.component_sparsity = j.at("component_sparsity").get<std::map<std::string, double>>();
+      r.oneshot_global_accuracy = j.value("oneshot_global_accuracy", -1.0);
+      r.oneshot_attention_accuracy = j.value("oneshot_attention_only_accuracy", -1.0);
+      r.oneshot_mlp_accuracy = j.value("oneshot_mlp_only_accuracy", -1.0);
+      r.seconds = j.value("seconds", 0.0);
+      out.push_back(r);
+    } catch (const nlohmann::json::exception& e) {
+      throw Error(fmt::format("{}: record {} is not a lottery round: {}", metrics_path, out.size() + 1, e.what()));
+    }
+  }
+  return out;
+}
 
 std::vector<LotteryRound> run_lottery(const LotteryOptions& o) {
   MOE_CHECK(!o.out_dir.empty(), "lottery: --out DIR is required");
+  MOE_CHECK(!o.config_path.empty(), "lottery: --config FILE is required");
   LotteryRunConfig run = LotteryRunConfig::parse_text(io::read_file(o.config_path), o.config_path);
   if (o.rounds) {
     MOE_CHECK(*o.rounds >= 0, "lottery: --rounds must be >= 0, got {}", *o.rounds);
@@ -319,7 +357,7 @@ std::vector<LotteryRound> run_lottery(const LotteryOptions& o) {
     r.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
     log.write(r.to_json());
     rounds.push_back(r);
-    write_plot(o.out_dir, rounds);
+    write_lottery_plots(o.out_dir, rounds);
     if (!o.quiet) {
       fmt::print("round {}: sparsity {:.4f}  ticket {:.4f}", r.round, r.sparsity, r.ticket_accuracy);
       if (r.reinit_accuracy >= 0) fmt::print("  random re-init {:.4f}", r.reinit_accuracy);

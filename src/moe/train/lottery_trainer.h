@@ -16,12 +16,15 @@
 // Round r >= 1: prune prune_fraction of the surviving prunable weights globally by
 // magnitude (sparse/magnitude_pruning.h), rewind every weight to theta_k, retrain steps
 // k..T-1 of the same schedule with the masks (gradients masked before and weights after
-// every step), evaluate: the ticket. The control re-initialises the network from a fresh
-// seed, applies the same masks and trains steps 0..T-1. Sparsity after r rounds is
-// 1 - (1 - prune_fraction)^r (to rounding). With "sensitivity", the trained dense network
-// is pruned one-shot (no retraining) at each round's sparsity: globally, attention-only and
-// MLP-only (that component at that sparsity, the other dense), and evaluated.
-// Each round appends one record to OUT/metrics.jsonl; OUT/accuracy_vs_sparsity.svg plots them.
+// every step), evaluate: the ticket. theta_k holds the weights only: each training run
+// starts a fresh AdamW (zero moments); the batch at step s is the same in every run.
+// The control re-initialises the network from a fresh seed, applies the same masks and
+// trains steps 0..T-1. Sparsity after r rounds is 1 - (1 - prune_fraction)^r (to
+// rounding). With "sensitivity", the trained dense network is pruned one-shot (no
+// retraining) at each round's sparsity: globally, attention-only and MLP-only (that
+// component at that sparsity, the other dense), and evaluated.
+// Each round appends one record to OUT/metrics.jsonl; OUT/accuracy_vs_sparsity.svg (ticket
+// and control) and OUT/oneshot_sensitivity.svg (the one-shot pruning) plot them.
 #pragma once
 #include <map>
 #include <optional>
@@ -107,5 +110,11 @@ struct LotteryRound {
 
 // Runs the experiment (see the top of this file); returns one entry per round.
 std::vector<LotteryRound> run_lottery(const LotteryOptions& options);
+
+// The two SVG plots of `rounds` into `out_dir` (the sensitivity plot only when measured).
+void write_lottery_plots(const std::string& out_dir, const std::vector<LotteryRound>& rounds);
+// The rounds a run logged to its metrics.jsonl; throws naming the file and the record
+// when one is not a lottery round.
+std::vector<LotteryRound> read_lottery_rounds(const std::string& metrics_path);
 
 }  // namespace moe::train
