@@ -203,6 +203,7 @@ FewShotOutput MemoryFewShot::forward(const Tensor& support, const Tensor& suppor
   const Tensor query_keys = sub(keys.slice(0, n_support, keys.size(0)), centre);
   const Tensor item_values = index_select(label_values_, 0, support_labels);
   FewShotOutput out;
+  out.embeddings = h;
   KeyValueMemory memory{support_keys, item_values};  // direct write: one slot per item
   if (config_.slots > 0) {
     // The write query has its own projection: reusing the read keys tied the two roles,

@@ -87,6 +87,7 @@ struct FewShotOutput {
   Tensor logits;         // (n_query, N)
   Tensor read_weights;   // (n_query, M)
   Tensor write_weights;  // (n_support, slots); undefined with the direct write
+  Tensor embeddings;     // encoder outputs h: (n_support + n_query, d_model), support first
 };
 
 // A pre-norm transformer encoder block, non-causal (every patch sees every patch).

@@ -162,6 +162,7 @@ FewShotSamplers make_samplers(const FewShotDataConfig& d, int64_t features) {
 EpisodeScore score_episode(const models::MemoryFewShot& model, const data::Episode& e) {
   models::FewShotOutput out = model.forward(e.support, e.support_labels, e.query, e.shape.ways);
   EpisodeScore s;
+  s.embeddings = out.embeddings;
   s.loss = cross_entropy(out.logits, e.query_labels);
   s.accuracy = accuracy_of(out.logits, e.query_labels);
   return s;
@@ -220,9 +221,12 @@ std::vector<SettingResult> evaluate_fewshot(const models::MemoryFewShot& model, 
       std::vector<double> acc, pix, emb;
       for (int64_t e = 0; e < episodes; ++e) {
         const data::Episode ep = sampler.sample({n, k, queries}, rng);
-        acc.push_back(score_episode(model, ep).accuracy);
+        const EpisodeScore s = score_episode(model, ep);
+        const int64_t n_support = ep.support.size(0);
+        acc.push_back(s.accuracy);
         pix.push_back(ncm_accuracy(ep.support, ep.support_labels, ep.query, ep.query_labels, n));
-        emb.push_back(ncm_accuracy(model.encode(ep.support), ep.support_labels, model.encode(ep.query), ep.query_labels, n));
+        emb.push_back(ncm_accuracy(s.embeddings.slice(0, 0, n_support), ep.support_labels,
+                                   s.embeddings.slice(0, n_support, s.embeddings.size(0)), ep.query_labels, n));
       }
       SettingResult r;
       r.ways = n, r.shots = k, r.queries = queries, r.episodes = episodes;

@@ -75,6 +75,7 @@ FewShotSamplers make_samplers(const FewShotDataConfig& data, int64_t features);
 struct EpisodeScore {
   Tensor loss;  // 0-dim, the mean query cross-entropy
   double accuracy = 0;
+  Tensor embeddings;  // the encoder outputs, support rows then query rows
 };
 EpisodeScore score_episode(const models::MemoryFewShot& model, const data::Episode& episode);
 
