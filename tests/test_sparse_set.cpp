@@ -162,6 +162,7 @@ TEST(SetTopology, ErdosRenyiDensityAsComputed) {
   p.validate("er");
   EXPECT_EQ(p.nnz(), std::llround(4.0 * 178 / 7800 * 7800));
   EXPECT_EQ(erdos_renyi_pattern(10, 3, 1.0, rng).nnz(), 30);
+  EXPECT_EQ(erdos_renyi_pattern(20, 10, 0.9, rng).nnz(), 180);  // the shuffle path
   SparseLinear layer(784, 1000, 20, rng);
   EXPECT_EQ(layer.pattern()->nnz(), std::llround(20.0 * 1784));
   EXPECT_EQ(layer.values().numel(), layer.pattern()->nnz());

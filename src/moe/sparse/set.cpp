@@ -15,15 +15,16 @@ namespace moe::sparse {
 namespace {
 
 // `count` distinct positions in [0, total) not in `taken`, uniformly at random, in
-// the order drawn. Rejection sampling while most positions are free; otherwise a partial
-// Fisher-Yates shuffle over the free positions (dense layers, high densities).
+// the order drawn. Rejection sampling while at least half the positions stay free to the
+// end (each draw then succeeds with probability >= 1/2); otherwise a partial Fisher-Yates
+// shuffle over the free positions (dense layers, high densities).
 std::vector<int64_t> sample_free_positions(int64_t total, int64_t count, const std::unordered_set<int64_t>& taken,
                                            Rng& rng) {
   const int64_t free = total - static_cast<int64_t>(taken.size());
   MOE_CHECK(count <= free, "SET: cannot place {} connections in {} free positions", count, free);
   std::vector<int64_t> out;
   out.reserve(static_cast<size_t>(count));
-  if (free >= total / 2) {
+  if (2 * (static_cast<int64_t>(taken.size()) + count) <= total) {
     std::unordered_set<int64_t> chosen;
     while (static_cast<int64_t>(out.size()) < count) {
       const int64_t k = rng.randint(0, total);
