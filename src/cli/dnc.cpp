@@ -5,39 +5,15 @@
 #include <fmt/core.h>
 
 #include <fstream>
-#include <sstream>
 
 #include "cli/commands.h"
+#include "cli/int_list.h"
 #include "moe/analysis/dnc_memory.h"
 #include "moe/core/error.h"
 #include "moe/io/atomic_file.h"
 #include "moe/train/dnc_trainer.h"
 
 namespace moe::cli {
-
-namespace {
-
-std::vector<int64_t> parse_lengths(const std::string& text) {
-  std::vector<int64_t> lengths;
-  std::stringstream in(text);
-  std::string item;
-  while (std::getline(in, item, ',')) {
-    size_t used = 0;
-    int64_t v = 0;
-    try {
-      v = std::stoll(item, &used);
-    } catch (const std::exception&) {
-      used = 0;
-    }
-    MOE_CHECK(used == item.size() && !item.empty() && v > 0,
-              "dnc: --eval-lengths: \"{}\" is not a positive integer (expected e.g. 5,10,20)", item);
-    lengths.push_back(v);
-  }
-  MOE_CHECK(!lengths.empty(), "dnc: --eval-lengths is empty (expected e.g. 5,10,20)");
-  return lengths;
-}
-
-}  // namespace
 
 Command dnc_command() {
   struct Opts {
@@ -91,7 +67,7 @@ Command dnc_command() {
       if (!o->json)
         fmt::print("{} ({} steps, trained on lengths {}..{})\n| length | bit error rate | loss |\n| --- | --- | --- |\n",
                    e.model.kind, loaded.step, e.task.min_length, e.task.max_length);
-      for (int64_t L : parse_lengths(o->eval_lengths)) {
+      for (int64_t L : parse_positive_int_list(o->eval_lengths, "dnc: --eval-lengths")) {
         const train::CopyScore s =
             train::evaluate_copy(*loaded.model, e.task.bits, L, batches, e.train.eval_batch, e.train.seed);
         if (o->json) rows.push_back({{"length", L}, {"bit_error_rate", s.bit_error_rate}, {"loss", s.loss}});

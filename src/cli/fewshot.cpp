@@ -3,9 +3,9 @@
 // chance and the nearest-class-mean baselines.
 #include <fmt/core.h>
 
-#include <sstream>
 
 #include "cli/commands.h"
+#include "cli/int_list.h"
 #include "moe/analysis/image_grid_png.h"
 #include "moe/core/error.h"
 #include "moe/train/fewshot_trainer.h"
@@ -14,26 +14,6 @@
 namespace moe::cli {
 
 namespace {
-
-std::vector<int64_t> parse_int_list(const std::string& text, const char* flag) {
-  std::vector<int64_t> out;
-  std::stringstream ss(text);
-  std::string item;
-  while (std::getline(ss, item, ',')) {
-    size_t used = 0;
-    int64_t v = 0;
-    try {
-      v = std::stoll(item, &used);
-    } catch (const std::exception&) {
-      used = 0;
-    }
-    MOE_CHECK(used == item.size() && !item.empty() && v >= 1, "{}: expected comma-separated integers >= 1, got '{}'",
-              flag, text);
-    out.push_back(v);
-  }
-  MOE_CHECK(!out.empty(), "{}: expected comma-separated integers >= 1, got '{}'", flag, text);
-  return out;
-}
 
 // A figure of the data: `rows` classes of each split (meta-train first, then meta-test),
 // each row the undistorted glyph followed by cols - 1 jittered renderings.
@@ -106,8 +86,8 @@ Command fewshot_command() {
     MOE_CHECK(!o->checkpoint.empty(), "fewshot --eval needs --checkpoint DIR");
     MOE_CHECK(o->dataset.empty() && o->steps == 0, "fewshot --eval: --dataset and --steps are training options");
     MOE_CHECK(o->episodes >= 1, "fewshot --eval: --episodes must be >= 1, got {}", o->episodes);
-    const std::vector<int64_t> ways = parse_int_list(o->ways, "--ways");
-    const std::vector<int64_t> shots = parse_int_list(o->shots, "--shots");
+    const std::vector<int64_t> ways = parse_positive_int_list(o->ways, "fewshot: --ways");
+    const std::vector<int64_t> shots = parse_positive_int_list(o->shots, "fewshot: --shots");
     train::LoadedFewShot loaded = train::load_fewshot(o->checkpoint);
     const train::FewShotSamplers samplers =
         train::make_samplers(loaded.config.data, loaded.config.model.features());
