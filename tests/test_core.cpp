@@ -126,3 +126,27 @@ TEST(Rng, FillIsIndependentOfThreadCount) {
   EXPECT_EQ(a.to_vector<float>(), b.to_vector<float>());
   EXPECT_EQ(r1.offset(), r2.offset());
 }
+
+TEST(Rng, BulkFillsEqualTheScalarDrawsBitForBit) {
+  // Lengths off the 16-counter block, and a start whose counters cross 2^32
+  // (the high counter word changes inside a block).
+  for (uint64_t first : {uint64_t{0}, uint64_t{17}, (uint64_t{1} << 32) - 5}) {
+    for (int64_t n : {1, 15, 16, 37, 300}) {
+      std::vector<double> u(static_cast<size_t>(n)), z(static_cast<size_t>(n));
+      Rng::uniform_fill(77, first, n, u.data());
+      Rng::normal_fill(77, first, n, z.data());
+      for (int64_t i = 0; i < n; ++i) {
+        ASSERT_EQ(u[static_cast<size_t>(i)], Rng::uniform_at(77, first + static_cast<uint64_t>(i))) << first << " " << i;
+        ASSERT_EQ(z[static_cast<size_t>(i)], Rng::normal_at(77, first + static_cast<uint64_t>(i))) << first << " " << i;
+      }
+    }
+  }
+  // Tensor::randn / rand draw the same numbers as the scalar path.
+  Rng r(5);
+  const std::vector<double> got = Tensor::randn({1000}, r, 0.5, DType::f64).to_vector<double>();
+  const std::vector<double> flat = Tensor::rand({1000}, r, -1.0, 3.0, DType::f64).to_vector<double>();
+  for (int64_t i = 0; i < 1000; ++i) {
+    ASSERT_EQ(got[static_cast<size_t>(i)], 0.5 * Rng::normal_at(5, static_cast<uint64_t>(i)));
+    ASSERT_EQ(flat[static_cast<size_t>(i)], -1.0 + 4.0 * Rng::uniform_at(5, 1000 + static_cast<uint64_t>(i)));
+  }
+}

@@ -15,7 +15,12 @@ namespace {
 template <class T>
 void fill_mask(T* mask, int64_t n, double p, T scale, uint64_t seed, uint64_t first) {
   parallel_for(n, 32, [&](int64_t b, int64_t e) {
-    for (int64_t i = b; i < e; ++i) mask[i] = Rng::uniform_at(seed, first + i) >= p ? scale : T(0);
+    double u[256];  // uniforms drawn in bulk (Rng::uniform_fill), a block at a time
+    for (int64_t i = b; i < e; i += 256) {
+      const int64_t m = e - i < 256 ? e - i : 256;
+      Rng::uniform_fill(seed, first + static_cast<uint64_t>(i), m, u);
+      for (int64_t j = 0; j < m; ++j) mask[i + j] = u[j] >= p ? scale : T(0);
+    }
   });
 }
 
