@@ -1,5 +1,6 @@
 // kernels/cuda/elementwise.cu: unary/binary maps, strided copies and the sum/max
 // reductions on the device; the formulas are those of kernels/ref/elementwise.cpp.
+#include "moe/kernels/binary_op.h"
 #include "moe/kernels/cuda/common.cuh"
 
 namespace moe::kernels::cuda {
@@ -62,24 +63,6 @@ __device__ inline float unary_derivative(Unary op, float x, float y, float p) {
     case Unary::normal_cdf: return expf(-0.5f * x * x) * kInvSqrt2Pi;
   }
   return 0.f;
-}
-
-__device__ inline float apply_binary(Binary op, float a, float b) {
-  switch (op) {
-    case Binary::add: return a + b;
-    case Binary::sub: return a - b;
-    case Binary::mul: return a * b;
-    case Binary::div: return a / b;
-    case Binary::maximum: return a >= b ? a : b;
-    case Binary::minimum: return a <= b ? a : b;
-    case Binary::eq: return float(a == b);
-    case Binary::ne: return float(a != b);
-    case Binary::lt: return float(a < b);
-    case Binary::le: return float(a <= b);
-    case Binary::gt: return float(a > b);
-    case Binary::ge: return float(a >= b);
-  }
-  return a;
 }
 
 __global__ void unary_kernel(Unary op, const float* x, float* y, int64_t n, float p) {

@@ -6,6 +6,7 @@
 #include <vector>
 #include <limits>
 
+#include "moe/kernels/binary_op.h"
 #include "moe/kernels/kernels.h"
 
 namespace moe::kernels {
@@ -80,24 +81,6 @@ template <class T> T unary_derivative(Unary op, T x, T y, T p) {
     case Unary::normal_cdf: return std::exp(T(-0.5) * x * x) * T(0.3989422804014327);
   }
   return T(0);
-}
-
-template <class T> T apply_binary(Binary op, T a, T b) {
-  switch (op) {
-    case Binary::add: return a + b;
-    case Binary::sub: return a - b;
-    case Binary::mul: return a * b;
-    case Binary::div: return a / b;
-    case Binary::maximum: return a >= b ? a : b;
-    case Binary::minimum: return a <= b ? a : b;
-    case Binary::eq: return T(a == b);
-    case Binary::ne: return T(a != b);
-    case Binary::lt: return T(a < b);
-    case Binary::le: return T(a <= b);
-    case Binary::gt: return T(a > b);
-    case Binary::ge: return T(a >= b);
-  }
-  return a;
 }
 
 // Offsets of the first element of `row` in a and b (row = index over all dims but the last).
