@@ -13,6 +13,7 @@ PACKAGES=(
   libpng-dev               # heatmap images (moe report)
   zlib1g-dev               # gzip-compressed IDX files (MNIST-style datasets)
   libcpp-httplib-dev       # moe serve
+  libjemalloc-dev          # malloc for the tape's many small objects (CMake MOE_JEMALLOC)
   dataset-fashion-mnist    # Fashion-MNIST IDX files under /usr/share/datasets/fashion-mnist
   hershey-fonts-data       # Hershey stroke fonts: the few-shot glyph classes
   libgtest-dev libbenchmark-dev

@@ -83,3 +83,23 @@ TEST(Autograd, CloneAndTo) {
   // float32 round trip loses precision: a loose check that the path is connected.
   EXPECT_GRADCHECK(f, {rand64({2, 3}, 2)}, 1e-3, 1e-3, 1e-3);
 }
+
+// Embedding gradients say which rows can be nonzero (TensorImpl::nonzero_rows); the
+// engine keeps the union through accumulation, and drops it when a dense gradient is
+// added to the same leaf.
+TEST(Autograd, EmbeddingGradientNonzeroRowsAccumulate) {
+  Tensor table = Tensor::zeros({10, 3}).set_requires_grad(true);
+  auto ids = [](std::vector<int64_t> v) { return Tensor::from_vector(v, {static_cast<int64_t>(v.size())}); };
+  add(sum(embedding(table, ids({4, 1, 4}))), sum(embedding(table, ids({8, 1})))).backward();
+  ASSERT_TRUE(table.grad().impl()->nonzero_rows);
+  EXPECT_EQ(*table.grad().impl()->nonzero_rows, (std::vector<int64_t>{1, 4, 8}));
+  // The values agree with the row list: rows outside it are zero.
+  const std::vector<float> g = table.grad().to_vector<float>();
+  for (int64_t r = 0; r < 10; ++r) {
+    const float expect = r == 4 ? 2.0f : (r == 1 || r == 8) ? (r == 1 ? 2.0f : 1.0f) : 0.0f;
+    for (int64_t c = 0; c < 3; ++c) EXPECT_EQ(g[static_cast<size_t>(r * 3 + c)], expect) << r;
+  }
+  table.zero_grad();
+  add(sum(embedding(table, ids({2}))), sum(table)).backward();  // + a dense gradient
+  EXPECT_FALSE(table.grad().impl()->nonzero_rows);
+}

@@ -2,6 +2,7 @@
 // gradient clipping, the finiteness check, learning-rate schedules, and the cpu::
 // optimizer kernels against ref::.
 #include <cmath>
+#include <limits>
 #include <numbers>
 
 #include "moe/kernels/kernels.h"
@@ -220,6 +221,61 @@ TEST(Optim, StateDictRoundTripGivesIdenticalSteps) {
   }
 }
 
+// Adam's skipping of rows that never had a gradient (optim/adam.h) changes nothing:
+// a table trained through embedding() (gradients carrying nonzero_rows) ends bit for bit
+// where the dense update takes it (the same gradients with the row list removed), over
+// steps where the used rows change, for both dtypes and across a state reload; and the
+// update touched only the live rows.
+TEST(Optim, AdamSkipsNeverUsedEmbeddingRowsExactly) {
+  for (DType dt : {DType::f32, DType::f64}) {
+    SCOPED_TRACE(dtype_name(dt));
+    Rng rng(3);
+    const Tensor init = Tensor::randn({50, 8}, rng, 1.0, dt);
+    Tensor sparse = init.clone().set_requires_grad(true), dense = init.clone().set_requires_grad(true);
+    auto opt_s = std::make_unique<optim::Adam>(NamedTensors{{"table", sparse}}, optim::AdamOptions{.lr = 0.05});
+    optim::Adam opt_d({{"table", dense}}, {.lr = 0.05});
+    const std::vector<std::vector<int64_t>> batches = {{3, 7, 7}, {3, 9}, {40}, {0, 49, 3}, {12, 13, 14}, {7}};
+    int64_t live = 0;
+    bool reloaded = false;
+    std::vector<char> seen(50, 0);
+    for (size_t s = 0; s < batches.size(); ++s) {
+      const Tensor ids = Tensor::from_vector(batches[s], {static_cast<int64_t>(batches[s].size())});
+      for (int64_t r : batches[s]) live += seen[static_cast<size_t>(r)] ? 0 : (seen[static_cast<size_t>(r)] = 1);
+      opt_s->zero_grad();
+      opt_d.zero_grad();
+      sum(square(embedding(sparse, ids))).backward();
+      sum(square(embedding(dense, ids))).backward();
+      ASSERT_TRUE(sparse.grad().impl()->nonzero_rows);
+      dense.grad().impl()->nonzero_rows.reset();
+      opt_s->step();
+      opt_d.step();
+      EXPECT_EQ(opt_s->last_step_elements(), reloaded ? 50 * 8 : live * 8) << "step " << s;
+      EXPECT_EQ(opt_d.last_step_elements(), 50 * 8);
+      if (s == 2) {  // reload the state mid-way: the update goes dense and stays exact
+        NamedTensors saved;
+        for (const auto& [name, t] : opt_s->state_dict()) saved.emplace_back(name, t.clone());
+        opt_s = std::make_unique<optim::Adam>(NamedTensors{{"table", sparse}}, optim::AdamOptions{.lr = 0.05});
+        opt_s->load_state_dict(saved);
+        reloaded = true;
+      }
+    }
+    EXPECT_EQ(sparse.detach().to(DType::f64).to_vector<double>(), dense.detach().to(DType::f64).to_vector<double>())
+        << "the live-row update differs from the dense one";
+  }
+}
+
+TEST(Optim, AdamWithWeightDecayUpdatesEveryRow) {
+  // With weight decay an unused row moves too, so nothing may be skipped.
+  Rng rng(4);
+  Tensor table = Tensor::randn({20, 4}, rng).set_requires_grad(true);
+  const Tensor before = table.clone();
+  optim::AdamW opt({{"table", table}}, {.lr = 0.1, .weight_decay = 0.5});
+  sum(embedding(table, Tensor::from_vector(std::vector<int64_t>{2}, {1}))).backward();
+  opt.step();
+  EXPECT_EQ(opt.last_step_elements(), 20 * 4);
+  EXPECT_NE(table.detach().select(0, 5).to_vector<float>(), before.select(0, 5).to_vector<float>());
+}
+
 TEST(Optim, StateNames) {
   Tensor a = make_param({1.0, 2.0}, DType::f32);
   optim::AdamW adam({{"blocks.0.w", a}}, {});
@@ -306,6 +362,22 @@ TEST(Clip, FirstNonfiniteGradNamesTheParameter) {
   a.set_grad(make_tensor({1.0, 2.0}, DType::f32));
   b.set_grad(make_tensor({0.0, 1e308, 1.0}, DType::f64));  // huge is still finite
   EXPECT_EQ(optim::first_nonfinite_grad(params), std::nullopt);
+}
+
+TEST(Clip, CheckFiniteAndClipNamesTheBadGradientOrClips) {
+  Tensor a = make_param({1.0, 2.0}, DType::f32), b = make_param({0.5}, DType::f32);
+  NamedTensors params{{"a", a}, {"b", b}};
+  a.set_grad(make_tensor({3.0, 4.0}, DType::f32));
+  b.set_grad(make_tensor({std::nan("")}, DType::f32));
+  EXPECT_EQ(optim::check_finite_and_clip(params, 1.0), std::optional<std::string>("b"));
+  EXPECT_EQ(a.grad().to_vector<float>(), (std::vector<float>{3.0f, 4.0f}));  // untouched
+  b.set_grad(make_tensor({std::numeric_limits<double>::infinity()}, DType::f32));
+  EXPECT_EQ(optim::check_finite_and_clip(params, 0.0), std::optional<std::string>("b"));
+  b.set_grad(make_tensor({0.0}, DType::f32));
+  EXPECT_EQ(optim::check_finite_and_clip(params, 0.0), std::nullopt);  // no clipping asked
+  EXPECT_EQ(a.grad().to_vector<float>(), (std::vector<float>{3.0f, 4.0f}));
+  EXPECT_EQ(optim::check_finite_and_clip(params, 1.0), std::nullopt);  // norm 5 -> 1
+  expect_tensors_close(a.grad(), Tensor::from_list({0.6f, 0.8f}, {2}), 1e-6);
 }
 
 TEST(Schedule, WarmupCosineAtChosenSteps) {

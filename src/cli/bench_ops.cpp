@@ -87,14 +87,15 @@ int run_ops(const OpsBench& o) {
   OpCosts off = time_chain(o);
   set_storage_cache_enabled(was_enabled);
   const StorageStats s = storage_stats();
-  fmt::print("bench ops  chain of {} x (mul, add) on {} floats, median of {}\n", o.chain, o.width, o.iters);
+  fmt::print("bench ops  chain of {} x (mul, add) on {} floats, median of {}, malloc {}\n", o.chain, o.width, o.iters,
+             malloc_name());
   fmt::print("  per op, CPU ns      no grad   recorded   backward   fwd+bwd   (wall fwd+bwd)\n");
   for (auto [name, c] : {std::pair{"storage cache on ", on}, {"storage cache off", off}})
     fmt::print("  {}  {:8.0f}   {:8.0f}   {:8.0f}   {:7.0f}   ({:.0f})\n", name, c.nograd_ns, c.record_ns,
                c.backward_ns, c.record_ns + c.backward_ns, c.wall_fwd_bwd_ns);
   fmt::print("  storage: {} allocations, {} from the cache\n", s.allocations, s.cache_hits);
   if (o.json) {
-    nlohmann::json j = {{"bench", "ops"},         {"chain", o.chain},           {"width", o.width},
+    nlohmann::json j = {{"bench", "ops"},         {"malloc", malloc_name()}, {"chain", o.chain},           {"width", o.width},
                         {"nograd_ns", on.nograd_ns}, {"record_ns", on.record_ns}, {"backward_ns", on.backward_ns},
                         {"fwd_bwd_ns", on.record_ns + on.backward_ns}, {"wall_fwd_bwd_ns", on.wall_fwd_bwd_ns},
                         {"nocache_nograd_ns", off.nograd_ns}, {"nocache_record_ns", off.record_ns},

@@ -119,8 +119,7 @@ TrainMeasurement measure(const train::RunConfig& run, int64_t steps, const std::
     Tensor total = aux.defined() ? add(loss, aux) : loss;
     (void)loss.item();
     total.backward();
-    MOE_CHECK(!optim::first_nonfinite_grad(opt.params()), "bench train: a gradient is not finite");
-    if (run.train.grad_clip > 0) optim::clip_grad_norm(opt.params(), run.train.grad_clip);
+    MOE_CHECK(!optim::check_finite_and_clip(opt.params(), run.train.grad_clip), "bench train: a gradient is not finite");
     opt.step();
     routed_rows = 0;
     for (const RouterOutput& r : model.layer_routing()) routed_rows += r.plan.expert_offsets.back();

@@ -6,6 +6,7 @@
 #include "cli/commands.h"
 #include "moe/core/error.h"
 #include "moe/core/parallel.h"
+#include "moe/core/storage.h"
 
 int main(int argc, char** argv) {
   CLI::App app{"moe.cpp: train, inspect and serve sparse Mixture-of-Experts models"};
@@ -32,8 +33,8 @@ int main(int argc, char** argv) {
     moe::init_threads_from_env();
     if (threads > 0) moe::set_num_threads(threads);
     if (version) {
-      fmt::print("moe {}\nblas: {} (openblas_get_parallel = {}: 0 sequential, 1 pthreads, 2 OpenMP)\nthreads: {}\n",
-                 MOE_VERSION, moe::blas_name(), moe::blas_parallel_mode(), moe::num_threads());
+      fmt::print("moe {}\nblas: {} (openblas_get_parallel = {}: 0 sequential, 1 pthreads, 2 OpenMP)\nmalloc: {}\nthreads: {}\n",
+                 MOE_VERSION, moe::blas_name(), moe::blas_parallel_mode(), moe::malloc_name(), moe::num_threads());
       return 0;
     }
     for (auto& c : commands)

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cstdint>
+#include <iterator>
 
 #include "moe/ops/elementwise.h"
 
@@ -107,9 +108,22 @@ void record(Tensor& out, const char* name, const std::vector<Tensor>& inputs, Ba
   out.impl()->requires_grad = true;
 }
 
+// The union of two gradients' nonzero rows (TensorImpl::nonzero_rows); null (dense)
+// unless both have them.
+static std::shared_ptr<const std::vector<int64_t>> merged_rows(const Tensor& a, const Tensor& b) {
+  const auto &ra = a.impl()->nonzero_rows, &rb = b.impl()->nonzero_rows;
+  if (!ra || !rb) return nullptr;
+  auto rows = std::make_shared<std::vector<int64_t>>();
+  std::set_union(ra->begin(), ra->end(), rb->begin(), rb->end(), std::back_inserter(*rows));
+  return rows;
+}
+
 static Tensor accumulate(const Tensor& acc, const Tensor& g) {
   // Out of place: a gradient tensor may be shared by several edges.
-  return acc.defined() ? add(acc, g) : g;
+  if (!acc.defined()) return g;
+  Tensor sum = add(acc, g);
+  sum.impl()->nonzero_rows = merged_rows(acc, g);
+  return sum;
 }
 
 // A leaf's .grad may be changed in place later (clipping, zeroing), so it must own
@@ -117,7 +131,9 @@ static Tensor accumulate(const Tensor& acc, const Tensor& g) {
 static std::shared_ptr<TensorImpl> owned_grad(Tensor g) {
   if (g.impl_ptr().use_count() == 1 && g.impl()->storage.use_count() == 1 && g.is_contiguous())
     return g.impl_ptr();
-  return g.clone().impl_ptr();
+  Tensor copy = g.clone();
+  copy.impl()->nonzero_rows = g.impl()->nonzero_rows;
+  return copy.impl_ptr();
 }
 
 void run_backward(const Tensor& root, const Tensor& grad) {

@@ -133,6 +133,14 @@ Storage::~Storage() {
   }
 }
 
+const char* malloc_name() {
+#ifdef MOE_JEMALLOC
+  return "jemalloc";
+#else
+  return "glibc";
+#endif
+}
+
 StorageStats storage_stats() {
   Cache& c = cache();
   std::lock_guard<std::mutex> lock(c.mutex);

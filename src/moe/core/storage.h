@@ -48,5 +48,8 @@ void release_cached_storage();
 // Turning it off releases the cached blocks. For benchmarks comparing the two.
 void set_storage_cache_enabled(bool enabled);
 bool storage_cache_enabled();
+// The process's malloc for everything else (tensor and node objects, shapes, closures):
+// "jemalloc" when built with MOE_JEMALLOC (the default), else "glibc".
+const char* malloc_name();
 
 }  // namespace moe

@@ -27,6 +27,11 @@ struct TensorImpl {
   DType dtype = DType::f32;
   bool requires_grad = false;
   std::shared_ptr<TensorImpl> grad;  // accumulated gradient (leaves)
+  // On a gradient: every row (index along dim 0) not in this sorted list is zero. The
+  // embedding op's backward sets it; the engine keeps it through accumulation; Adam
+  // then updates only rows that ever had a gradient (optim/adam.h). Null: dense. Code
+  // that writes into a gradient in place (other than scaling) must reset it.
+  std::shared_ptr<const std::vector<int64_t>> nonzero_rows;
   std::shared_ptr<Node> grad_fn;     // the node that made this tensor (non-leaves)
 };
 

@@ -3,6 +3,8 @@
 // partner (index_select <-> index_add, gather <-> scatter_add).
 #include "moe/ops/index.h"
 
+#include <algorithm>
+
 #include "moe/autograd/autograd.h"
 #include "moe/ops/dispatch.h"
 #include "moe/ops/to_device.h"
@@ -172,10 +174,18 @@ Tensor embedding(const Tensor& weight, const Tensor& ids_in) {
   Tensor out = index_select_raw(weight, 0, flat_ids, "embedding").view(out_shape);
   const DType dt = weight.dtype();
   const Device dev = weight.device();
-  record(out, "embedding", {weight}, [flat_ids, V, D, dt, dev](const Tensor& g) {
+  if (!needs_grad({&weight})) return out;
+  // The rows the gradient can be nonzero in: the batch's distinct ids (a 5000-row table
+  // gets a handful per NeuroShard text; Adam skips the rest, optim/adam.h).
+  std::vector<int64_t> rows(flat_ids.data<int64_t>(), flat_ids.data<int64_t>() + flat_ids.numel());
+  std::sort(rows.begin(), rows.end());
+  rows.erase(std::unique(rows.begin(), rows.end()), rows.end());
+  auto nonzero = std::make_shared<const std::vector<int64_t>>(std::move(rows));
+  record(out, "embedding", {weight}, [flat_ids, V, D, dt, dev, nonzero](const Tensor& g) {
     // The dense (V, D) gradient: zero rows for ids not in the batch.
     Tensor gw = zeros_on({V, D}, dt, dev);
     index_add_into(gw, 0, flat_ids, g.reshape({-1, D}), "embedding");
+    gw.impl()->nonzero_rows = nonzero;
     return std::vector<Tensor>{gw};
   });
   return out;

@@ -1,6 +1,8 @@
 // optim/adam.cpp: Adam and AdamW over the optim kernels.
 #include "moe/optim/adam.h"
 
+#include <algorithm>
+
 #include "moe/ops/dispatch.h"
 
 namespace moe::optim {
@@ -17,6 +19,7 @@ Adam::Adam(NamedTensors params, const AdamOptions& options, bool decoupled_weigh
     v_.push_back(add_state("adam.v." + name, p.shape(), p.dtype(), p.device()));
     steps_.push_back(add_state("adam.step." + name, {}, DType::i64));
   }
+  live_.resize(m_.size());
 }
 
 int64_t Adam::param_step(size_t index) const {
@@ -35,21 +38,59 @@ void Adam::update(size_t index, const Tensor& param, const Tensor& grad) {
   h.weight_decay = options_.weight_decay;
   h.decoupled_weight_decay = decoupled_weight_decay_;
   h.step = step + 1;
+  step = h.step;
+  LiveRows& live = live_[index];
+  const auto& nonzero = grad.impl()->nonzero_rows;
+  const bool skip_ok = options_.weight_decay == 0.0 && options_.eps > 0.0 && param.dim() >= 1 &&
+                       param.device() == Device::CPU;
+  if (live.all || !nonzero || !skip_ok) {
+    live.all = true;
+    update_range(index, param, grad, 0, param.numel(), h);
+    return;
+  }
+  const int64_t R = param.size(0), row_len = R > 0 ? param.numel() / R : 0;
+  if (live.flag.empty()) live.flag.assign(static_cast<size_t>(R), 0);
+  const size_t old_size = live.rows.size();
+  for (int64_t r : *nonzero) {
+    MOE_CHECK(r >= 0 && r < R, "{}.step: gradient row {} out of range for {}", kind(), r, param.str());
+    if (!live.flag[static_cast<size_t>(r)]) {
+      live.flag[static_cast<size_t>(r)] = 1;
+      live.rows.push_back(r);
+    }
+  }
+  std::inplace_merge(live.rows.begin(), live.rows.begin() + static_cast<std::ptrdiff_t>(old_size), live.rows.end());
+  // One kernel call per run of consecutive live rows.
+  for (size_t i = 0; i < live.rows.size();) {
+    size_t j = i + 1;
+    while (j < live.rows.size() && live.rows[j] == live.rows[j - 1] + 1) ++j;
+    update_range(index, param, grad, live.rows[i] * row_len, static_cast<int64_t>(j - i) * row_len, h);
+    i = j;
+  }
+}
+
+void Adam::update_range(size_t index, const Tensor& param, const Tensor& grad, int64_t b, int64_t n,
+                        const kernels::AdamHyper& h) {
   const Tensor &m = m_[index], &v = v_[index];
-  const int64_t n = param.numel();
   switch (backend_of(param, kind())) {
     case Backend::cpu_f32:
-      kernels::cpu::adam_update(param.data<float>(), grad.data<float>(), m.data<float>(), v.data<float>(), n, h);
+      kernels::cpu::adam_update(param.data<float>() + b, grad.data<float>() + b, m.data<float>() + b,
+                                v.data<float>() + b, n, h);
       break;
     case Backend::ref_f64:
-      kernels::ref::adam_update(param.data<double>(), grad.data<double>(), m.data<double>(), v.data<double>(), n, h);
+      kernels::ref::adam_update(param.data<double>() + b, grad.data<double>() + b, m.data<double>() + b,
+                                v.data<double>() + b, n, h);
       break;
     case Backend::cuda_f32:
-      MOE_CUDA_ONLY(kind(), kernels::cuda::adam_update(param.data<float>(), grad.data<float>(), m.data<float>(),
-                                                       v.data<float>(), n, h));
+      MOE_CUDA_ONLY(kind(), kernels::cuda::adam_update(param.data<float>() + b, grad.data<float>() + b,
+                                                       m.data<float>() + b, v.data<float>() + b, n, h));
       break;
   }
-  step = h.step;
+  count_updated(n);
+}
+
+void Adam::state_loaded() {
+  // The loaded moments may be nonzero anywhere: update whole parameters from now on.
+  for (LiveRows& live : live_) live = LiveRows{true, {}, {}};
 }
 
 }  // namespace moe::optim

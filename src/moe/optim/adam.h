@@ -8,7 +8,16 @@
 //   p -= lr * (m / (1 - beta1^t)) / (sqrt(v / (1 - beta2^t)) + eps)
 // State: "adam.m.<name>", "adam.v.<name>" (parameter's shape and dtype) and
 // "adam.step.<name>" (int64 scalar t), for Adam and AdamW alike.
+//
+// Rows that never had a gradient are skipped, exactly: a row whose m and v are zero and
+// whose gradient is zero is left unchanged by the update above when weight_decay is 0
+// and eps > 0. A gradient that says which of its rows can be nonzero (an embedding's:
+// TensorImpl::nonzero_rows) adds those rows to the parameter's live rows, and only live
+// rows are updated: a NeuroShard step updates the few hundred rows of its 5000-row
+// table its training texts use instead of all of them. Any other gradient, weight
+// decay or eps = 0 updates the whole parameter, as does every step after one such.
 #pragma once
+#include "moe/kernels/kernels.h"
 #include "moe/optim/optimizer.h"
 
 namespace moe::optim {
@@ -34,9 +43,21 @@ class Adam : public Optimizer {
 
  private:
   void update(size_t index, const Tensor& param, const Tensor& grad) override;
+  void state_loaded() override;
+  // The update of elements [begin, begin + n) of parameter `index`.
+  void update_range(size_t index, const Tensor& param, const Tensor& grad, int64_t begin, int64_t n,
+                    const kernels::AdamHyper& h);
   AdamOptions options_;
   bool decoupled_weight_decay_;
   std::vector<Tensor> m_, v_, steps_;  // one each per parameter
+  // Rows (dim 0) of a parameter whose m and v may be nonzero; `all` once a dense
+  // gradient (or a loaded state) was seen.
+  struct LiveRows {
+    bool all = false;
+    std::vector<char> flag;     // per row, once used
+    std::vector<int64_t> rows;  // the flagged rows, sorted
+  };
+  std::vector<LiveRows> live_;
 };
 
 class AdamW : public Adam {

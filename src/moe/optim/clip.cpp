@@ -34,12 +34,11 @@ double grad_norm(const NamedTensors& params) {
   return std::sqrt(sum_sq);
 }
 
-double clip_grad_norm(const NamedTensors& params, double max_norm) {
-  MOE_CHECK(max_norm > 0.0, "clip_grad_norm: max_norm must be > 0, got {}", max_norm);
-  const double total = grad_norm(params);
-  if (!std::isfinite(total)) return total;
+namespace {
+// Scales every gradient to norm max_norm when `total` (their finite norm) exceeds it.
+void clip_to(const NamedTensors& params, double max_norm, double total) {
   const double scale = max_norm / (total + 1e-6);
-  if (scale >= 1.0) return total;
+  if (scale >= 1.0) return;
   NoGradGuard no_grad;
   for (const auto& [name, p] : params) {
     Tensor g = grad_of(name, p, "clip_grad_norm");
@@ -53,7 +52,24 @@ double clip_grad_norm(const NamedTensors& params, double max_norm) {
         break;
     }
   }
+}
+}  // namespace
+
+double clip_grad_norm(const NamedTensors& params, double max_norm) {
+  MOE_CHECK(max_norm > 0.0, "clip_grad_norm: max_norm must be > 0, got {}", max_norm);
+  const double total = grad_norm(params);
+  if (std::isfinite(total)) clip_to(params, max_norm, total);
   return total;
+}
+
+std::optional<std::string> check_finite_and_clip(const NamedTensors& params, double max_norm) {
+  const double total = grad_norm(params);
+  if (!std::isfinite(total)) {
+    std::optional<std::string> bad = first_nonfinite_grad(params);
+    return bad ? bad : std::optional<std::string>("(gradient norm overflow)");
+  }
+  if (max_norm > 0.0) clip_to(params, max_norm, total);
+  return std::nullopt;
 }
 
 std::optional<std::string> first_nonfinite_grad(const NamedTensors& params) {

@@ -35,6 +35,7 @@ void Optimizer::zero_grad() {
 
 void Optimizer::step() {
   NoGradGuard no_grad;
+  last_step_elements_ = 0;
   for (size_t i = 0; i < params_.size(); ++i) {
     const auto& [name, p] = params_[i];
     Tensor g = p.grad();
@@ -72,6 +73,7 @@ void Optimizer::load_state_dict(const NamedTensors& state) {
   }
   NoGradGuard no_grad;
   for (auto& [name, mine] : state_) mine.copy_(given.at(name)->detach());
+  state_loaded();
 }
 
 }  // namespace moe::optim

@@ -39,8 +39,14 @@ class Optimizer {
   // Copies `state` into this optimizer's state. Every state tensor must be present with
   // the same shape and dtype, and no unknown names: otherwise throws naming the tensor.
   void load_state_dict(const NamedTensors& state);
+  // Parameter elements the last step() updated (the optimizer's arithmetic; Adam skips
+  // embedding rows that never had a gradient). For benchmarks.
+  int64_t last_step_elements() const { return last_step_elements_; }
 
  protected:
+  // Called at the end of load_state_dict (the state tensors changed).
+  virtual void state_loaded() {}
+  void count_updated(int64_t elements) { last_step_elements_ += elements; }
   // Registers one state tensor (zeros of `shape` and `dtype`) named `name`;
   // returns its handle (load_state_dict copies into it, so the handle stays valid).
   Tensor add_state(const std::string& name, const Shape& shape, DType dtype, Device device = Device::CPU);
@@ -52,6 +58,7 @@ class Optimizer {
   NamedTensors state_;
   double lr_;
   const char* kind_;
+  int64_t last_step_elements_ = 0;
 };
 
 }  // namespace moe::optim

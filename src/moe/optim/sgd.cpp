@@ -40,6 +40,7 @@ void SGD::update(size_t index, const Tensor& param, const Tensor& grad) {
                                                           buf.defined() ? buf.data<float>() : nullptr, n, h));
       break;
   }
+  count_updated(n);
 }
 
 }  // namespace moe::optim

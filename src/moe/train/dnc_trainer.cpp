@@ -182,9 +182,8 @@ CopyTrainResult train_copy(const CopyExperiment& experiment, const CopyTrainOpti
     MOE_CHECK(std::isfinite(loss_value), "dnc: step {}: the loss is {} (diverged; lower lr or grad_clip)", step,
               loss_value);
     loss.backward();
-    if (auto bad = optim::first_nonfinite_grad(opt.params()))
+    if (auto bad = optim::check_finite_and_clip(opt.params(), tc.grad_clip))
       throw Error(fmt::format("dnc: step {}: the gradient of {} has NaN or Inf", step, *bad));
-    if (tc.grad_clip > 0) optim::clip_grad_norm(opt.params(), tc.grad_clip);
     opt.step();
     window_loss += loss_value;
     window_ber += data::bit_error_rate(logits.detach(), b);

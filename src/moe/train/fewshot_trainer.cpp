@@ -305,9 +305,8 @@ FewShotFitLog fit_fewshot(models::MemoryFewShot& model, const data::EpisodeSampl
     const double loss = s.loss.item();
     MOE_CHECK(std::isfinite(loss), "fewshot: step {}: the loss is {} (diverged; lower train.lr)", step + 1, loss);
     s.loss.backward();
-    if (auto bad = optim::first_nonfinite_grad(opt.params()))
+    if (auto bad = optim::check_finite_and_clip(opt.params(), t.clip))
       throw Error(fmt::format("fewshot: step {}: non-finite gradient in {}", step + 1, *bad));
-    if (t.clip > 0) optim::clip_grad_norm(opt.params(), t.clip);
     opt.step();
     loss_sum += loss, acc_sum += s.accuracy, ++window;
     if (progress) progress->update(step + 1, loss, episode.support.size(0) + episode.query.size(0));

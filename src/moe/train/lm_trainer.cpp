@@ -249,9 +249,8 @@ TrainResult train_lm(const TrainOptions& o) {
     MOE_CHECK(std::isfinite(loss_value), "train: step {}: the loss is {} (diverged; lower lr or raise grad_clip)", step,
               loss_value);
     total.backward();
-    if (auto bad = optim::first_nonfinite_grad(opt.params()))
+    if (auto bad = optim::check_finite_and_clip(opt.params(), tc.grad_clip))
       throw Error(fmt::format("train: step {}: the gradient of {} has NaN or Inf", step, *bad));
-    if (tc.grad_clip > 0) optim::clip_grad_norm(opt.params(), tc.grad_clip);
     opt.step();
     window_loss += loss_value;
     ++window_steps;

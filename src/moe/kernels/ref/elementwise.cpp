@@ -169,6 +169,8 @@ void copy_strided(const T* src, T* dst, const Strided& g, int64_t r0, int64_t r1
     T* d = dst + od;
     if (ss == 1 && ds == 1) {
       for (int64_t i = 0; i < len; ++i) d[i] = p[i];
+    } else if (ss == 0 && ds == 1) {  // a broadcast value (fill_, zeros): 15% of a NeuroShard step as the strided loop
+      std::fill_n(d, len, *p);
     } else {
       for (int64_t i = 0; i < len; ++i) d[i * ds] = p[i * ss];
     }
