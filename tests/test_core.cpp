@@ -141,6 +141,20 @@ TEST(Rng, BulkFillsEqualTheScalarDrawsBitForBit) {
       }
     }
   }
+  // Four words per counter: aligned and unaligned starts, lengths off the 64-element block.
+  for (uint64_t first : {uint64_t{0}, (uint64_t{1} << 32) - 5}) {
+    for (uint64_t i0 : {uint64_t{0}, uint64_t{3}, uint64_t{64}, uint64_t{129}}) {
+      for (int64_t n : {1, 63, 64, 65, 300}) {
+        std::vector<double> u(static_cast<size_t>(n));
+        Rng::uniform4_fill(77, first, i0, n, u.data());
+        for (int64_t j = 0; j < n; ++j) {
+          const uint64_t i = i0 + static_cast<uint64_t>(j);
+          ASSERT_EQ(u[static_cast<size_t>(j)], u32_to_unit(philox4x32(first + i / 4, 77)[i % 4]))
+              << first << " " << i0 << " " << j;
+        }
+      }
+    }
+  }
   // Tensor::randn / rand draw the same numbers as the scalar path.
   Rng r(5);
   const std::vector<double> got = Tensor::randn({1000}, r, 0.5, DType::f64).to_vector<double>();

@@ -34,13 +34,14 @@ double Rng::normal_at(uint64_t seed, uint64_t ctr) {
 
 namespace {
 
-// Words 0 and 1 of philox4x32(first + i, key) for i in [0, kLanes): the scalar
+// Words 0 and 1 (and 2, 3 when asked) of philox4x32(first + i, key) for i in [0, kLanes): the scalar
 // rounds above on kLanes counters at once. With SSE2 (every x86-64) the
 // 32x32->64 multiplies run four lanes per register (pmuludq on the even lanes,
 // then on the odd lanes shifted down); elsewhere a plain loop over lanes.
 constexpr int kLanes = 16;
 #if defined(__SSE2__)
-void philox_block(uint64_t first, uint64_t key, uint32_t* w0, uint32_t* w1) {
+void philox_block(uint64_t first, uint64_t key, uint32_t* w0, uint32_t* w1, uint32_t* w2 = nullptr,
+                 uint32_t* w3 = nullptr) {
   constexpr int kVecs = kLanes / 4;
   const __m128i m0 = _mm_set1_epi32(static_cast<int>(0xD2511F53u)), m1 = _mm_set1_epi32(static_cast<int>(0xCD9E8D57u));
   const __m128i lo_mask = _mm_set1_epi64x(0xFFFFFFFFll), hi_mask = _mm_set1_epi64x(static_cast<long long>(0xFFFFFFFF00000000ull));
@@ -75,13 +76,18 @@ void philox_block(uint64_t first, uint64_t key, uint32_t* w0, uint32_t* w1) {
   for (int v = 0; v < kVecs; ++v) {
     _mm_storeu_si128(reinterpret_cast<__m128i*>(w0 + 4 * v), c0[v]);
     _mm_storeu_si128(reinterpret_cast<__m128i*>(w1 + 4 * v), c1[v]);
+    if (w2) _mm_storeu_si128(reinterpret_cast<__m128i*>(w2 + 4 * v), c2[v]);
+    if (w3) _mm_storeu_si128(reinterpret_cast<__m128i*>(w3 + 4 * v), c3[v]);
   }
 }
 #else
-void philox_block(uint64_t first, uint64_t key, uint32_t* w0, uint32_t* w1) {
+void philox_block(uint64_t first, uint64_t key, uint32_t* w0, uint32_t* w1, uint32_t* w2 = nullptr,
+                 uint32_t* w3 = nullptr) {
   for (int l = 0; l < kLanes; ++l) {
     const auto w = philox4x32(first + static_cast<uint64_t>(l), key);
     w0[l] = w[0], w1[l] = w[1];
+    if (w2) w2[l] = w[2];
+    if (w3) w3[l] = w[3];
   }
 }
 #endif
@@ -105,6 +111,25 @@ void philox_words(uint64_t first, uint64_t key, int64_t n, Emit&& emit) {
 
 void Rng::uniform_fill(uint64_t seed, uint64_t first, int64_t n, double* out) {
   philox_words(first, seed, n, [&](int64_t i, uint32_t w0, uint32_t) { out[i] = u32_to_unit(w0); });
+}
+
+double Rng::uniform4_at(uint64_t seed, uint64_t first, uint64_t i) {
+  return u32_to_unit(philox4x32(first + i / 4, seed)[i % 4]);
+}
+
+void Rng::uniform4_fill(uint64_t seed, uint64_t first, uint64_t i0, int64_t n, double* out) {
+  uint32_t w[4][kLanes];
+  uint64_t i = i0;
+  for (int64_t j = 0; j < n;) {
+    if (i % 4 == 0 && n - j >= 4 * kLanes) {  // kLanes whole counters at once
+      philox_block(first + i / 4, seed, w[0], w[1], w[2], w[3]);
+      for (int l = 0; l < kLanes; ++l)
+        for (int word = 0; word < 4; ++word) out[j + 4 * l + word] = u32_to_unit(w[word][l]);
+      j += 4 * kLanes, i += 4 * kLanes;
+    } else {  // the edges of an unaligned range
+      out[j++] = uniform4_at(seed, first, i++);
+    }
+  }
 }
 
 void Rng::normal_fill(uint64_t seed, uint64_t first, int64_t n, double* out) {

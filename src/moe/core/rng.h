@@ -43,6 +43,12 @@ class Rng {
   // counters at once so the compiler vectorises its 32x32->64 multiplies.
   static void uniform_fill(uint64_t seed, uint64_t first, int64_t n, double* out);
   static void normal_fill(uint64_t seed, uint64_t first, int64_t n, double* out);
+  // Four uniforms per counter, for draws where 32 bits each suffice (dropout masks):
+  // element i is word i % 4 of philox4x32(first + i / 4), so n elements use
+  // ceil(n / 4) counters and a quarter of the Philox rounds of uniform_fill.
+  // uniform4_fill: out[j] = uniform4_at(seed, first, i0 + j) for j in [0, n).
+  static double uniform4_at(uint64_t seed, uint64_t first, uint64_t i);
+  static void uniform4_fill(uint64_t seed, uint64_t first, uint64_t i0, int64_t n, double* out);
 
  private:
   uint64_t seed_;
