@@ -71,11 +71,16 @@ Tensor grouped_linear(const Tensor& x_in, const std::vector<int64_t>& offsets, c
     Tensor g = g_in.contiguous();
     std::vector<Tensor> grads(has_bias ? 3 : 2);
     Tensor dx = need_x ? Tensor::empty({A, in_f}, g.dtype(), g.device()) : Tensor();
-    Tensor dw = need_w ? zeros_on({E, out_f, in_f}, g.dtype(), g.device()) : Tensor();  // empty experts get 0
+    // dW: each expert's block written whole by its GEMM (beta 0); only an expert that
+    // got no rows is zero-filled (filling all of dW first was ~1% of a char-LM step).
+    Tensor dw = need_w ? Tensor::empty({E, out_f, in_f}, g.dtype(), g.device()) : Tensor();
     Tensor db = need_b ? zeros_on({E, out_f}, g.dtype(), g.device()) : Tensor();
     for (int64_t e = 0; e < E; ++e) {
       const int64_t r0 = offsets[e], n = offsets[e + 1] - r0;
-      if (n == 0) continue;
+      if (n == 0) {
+        if (need_w) dw.select(0, e).fill_(0.0);
+        continue;
+      }
       if (need_x)  // dx_e = dy_e W_e
         gemm_at("grouped_linear", false, false, n, in_f, out_f, g, r0 * out_f, out_f, ws, e * out_f * in_f, in_f, 0.0,
                 dx, r0 * in_f, in_f);
