@@ -103,3 +103,42 @@ TEST(Autograd, EmbeddingGradientNonzeroRowsAccumulate) {
   add(sum(embedding(table, ids({2}))), sum(table)).backward();  // + a dense gradient
   EXPECT_FALSE(table.grad().impl()->nonzero_rows);
 }
+
+// An embedding table's gradient goes straight into the leaf's .grad; zero_grad keeps
+// it aside with its rows zeroed and the next backward reuses it. Gradients stay what a
+// fresh dense gradient would be, and a .grad handle someone still holds is never
+// written into.
+TEST(Autograd, EmbeddingGradientBufferReuse) {
+  Rng rng(8);
+  Tensor table = Tensor::randn({12, 4}, rng).set_requires_grad(true);
+  auto ids = [](std::vector<int64_t> v) { return Tensor::from_vector(v, {static_cast<int64_t>(v.size())}); };
+  const Tensor w = Tensor::randn({3, 4}, rng);
+  auto expected = [&](const std::vector<int64_t>& used) {  // d sum(emb * w) / d table, by hand
+    std::vector<float> g(12 * 4, 0.0f);
+    const std::vector<float> wv = w.to_vector<float>();
+    for (size_t i = 0; i < used.size(); ++i)
+      for (int64_t c = 0; c < 4; ++c) g[static_cast<size_t>(used[i] * 4 + c)] += wv[i * 4 + static_cast<size_t>(c)];
+    return g;
+  };
+  const std::vector<std::vector<int64_t>> steps = {{1, 5, 1}, {7, 2, 11}, {5, 5, 0}};
+  Tensor held;
+  for (size_t s = 0; s < steps.size(); ++s) {
+    table.zero_grad();
+    EXPECT_FALSE(table.grad().defined());
+    sum(mul(embedding(table, ids(steps[s])), w)).backward();
+    EXPECT_EQ(table.grad().to_vector<float>(), expected(steps[s])) << "step " << s;
+    if (s == 1) held = table.grad();  // a handle kept across the next zero_grad + backward
+  }
+  EXPECT_EQ(held.to_vector<float>(), expected(steps[1]));
+  // Two uses in one backward accumulate; a held .grad is copied, not written into.
+  table.zero_grad();
+  sum(mul(embedding(table, ids({3, 4, 3})), w)).backward();
+  Tensor first = table.grad();
+  sum(mul(embedding(table, ids({4, 9, 9})), w)).backward();
+  EXPECT_EQ(first.to_vector<float>(), expected({3, 4, 3}));
+  std::vector<float> both = expected({3, 4, 3});
+  const std::vector<float> more = expected({4, 9, 9});
+  for (size_t i = 0; i < both.size(); ++i) both[i] += more[i];
+  EXPECT_EQ(table.grad().to_vector<float>(), both);
+  EXPECT_EQ(*table.grad().impl()->nonzero_rows, (std::vector<int64_t>{3, 4, 9}));
+}

@@ -422,6 +422,27 @@ TEST(OptimKernels, CpuMatchesRef) {
   EXPECT_EQ(m, m2);
   EXPECT_EQ(v, v2);
 
+  // The row form (rows of 61, enough of them to run in parallel): the same bits as the
+  // whole-array update on those rows, the other rows untouched.
+  const std::vector<int64_t> rows = [] {
+    std::vector<int64_t> r;
+    for (int64_t i = 1; i < 3000; i += 2) r.push_back(i);
+    return r;
+  }();
+  h.step = 6;
+  kernels::cpu::adam_update_rows(p.data(), g.data(), m.data(), v.data(), 61, rows.data(), static_cast<int64_t>(rows.size()), h);
+  kernels::ref::adam_update_rows(p2.data(), g.data(), m2.data(), v2.data(), 61, rows.data(), static_cast<int64_t>(rows.size()), h);
+  EXPECT_EQ(p, p2);
+  EXPECT_EQ(m, m2);
+  EXPECT_EQ(v, v2);
+  {
+    auto p3 = p, m3 = m, v3 = v, p4 = p, m4 = m, v4 = v;
+    kernels::ref::adam_update(p3.data() + 61, g.data() + 61, m3.data() + 61, v3.data() + 61, 61, h);
+    kernels::ref::adam_update_rows(p4.data(), g.data(), m4.data(), v4.data(), 61, rows.data(), 1, h);
+    EXPECT_EQ(p3, p4);  // row 1 updated as the whole-array kernel does, nothing else touched
+    EXPECT_EQ(m3, m4);
+  }
+
   kernels::SgdHyper s;
   s.lr = 0.1, s.momentum = 0.9, s.weight_decay = 1e-2, s.nesterov = true;
   kernels::cpu::sgd_update(p.data(), g.data(), m.data(), n, s);

@@ -30,6 +30,7 @@ struct SmallBench {
   std::string classifier = "configs/moe_sentiment_synthetic.json";
   std::string neuroshard = "configs/neuroshard_v2.json";
   int64_t steps = 200;
+  std::string only;  // "classifier" or "neuroshard": time just that one (profiling)
   bool json = false;
 };
 SmallBench g_small;
@@ -122,6 +123,7 @@ SmallTiming neuroshard_step_timing(const std::string& path, int64_t steps) {
 int run_small(const SmallBench& o) {
   nlohmann::json results = nlohmann::json::array();
   for (auto [name, path] : {std::pair{"moe_classifier", o.classifier}, {"neuroshard", o.neuroshard}}) {
+    if (!o.only.empty() && name != (o.only == "classifier" ? std::string("moe_classifier") : o.only)) continue;
     SmallTiming t = name == std::string("moe_classifier") ? classifier_step_timing(path, o.steps)
                                                           : neuroshard_step_timing(path, o.steps);
     fmt::print("bench small  {} ({})  threads {}\n", name, path, num_threads());
@@ -155,6 +157,7 @@ void setup_bench_small(CLI::App& bench, std::function<void()> chosen) {
   s->add_option("--classifier", o.classifier, "moe_classifier config")->check(CLI::ExistingFile);
   s->add_option("--neuroshard", o.neuroshard, "neuroshard config")->check(CLI::ExistingFile);
   s->add_option("--steps", o.steps, "Timed steps (median reported)")->check(CLI::PositiveNumber);
+  s->add_option("--only", o.only, "Time one model only (for profiling)")->check(CLI::IsMember({"classifier", "neuroshard"}));
   s->add_flag("--json", o.json, "Print one JSON object as the last line");
   s->callback(std::move(chosen));
 }

@@ -2,6 +2,8 @@
 // ops/view.cpp (they record autograd nodes); math is in ops/.
 #include "moe/core/tensor.h"
 
+#include <cstring>
+
 #include "moe/autograd/autograd.h"
 #include "moe/core/parallel.h"
 #include "moe/ops/to_device.h"
@@ -192,6 +194,20 @@ Tensor make_view(const Tensor& base, Shape shape, Shape strides, int64_t offset)
   impl->offset = offset;
   impl->dtype = base.dtype();
   return Tensor(std::move(impl));
+}
+
+void Tensor::zero_grad() const {
+  std::shared_ptr<TensorImpl> g = std::move(impl_->grad);
+  impl_->grad.reset();
+  if (!g || !g->nonzero_rows || g.use_count() != 1 || g->storage.use_count() != 1 || g->offset != 0 ||
+      g->storage->device() != Device::CPU || g->shape.empty() || Tensor(g).numel() == 0 || !Tensor(g).is_contiguous())
+    return;
+  const int64_t rows = g->shape[0];
+  const size_t row_bytes = static_cast<size_t>(Tensor(g).numel() / rows) * dtype_size(g->dtype);
+  auto* base = static_cast<char*>(g->storage->data());
+  for (int64_t r : *g->nonzero_rows) std::memset(base + static_cast<size_t>(r) * row_bytes, 0, row_bytes);
+  g->nonzero_rows.reset();
+  impl_->spare_grad = std::move(g);
 }
 
 }  // namespace moe

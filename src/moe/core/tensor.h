@@ -32,6 +32,10 @@ struct TensorImpl {
   // then updates only rows that ever had a gradient (optim/adam.h). Null: dense. Code
   // that writes into a gradient in place (other than scaling) must reset it.
   std::shared_ptr<const std::vector<int64_t>> nonzero_rows;
+  // On a leaf: its last row-sparse .grad, kept by zero_grad() with those rows zeroed, so
+  // the next embedding backward accumulates into it instead of zero-filling a fresh
+  // table-sized gradient (21 us of an 80 us NeuroShard step, BENCHMARKS.md).
+  std::shared_ptr<TensorImpl> spare_grad;
   std::shared_ptr<Node> grad_fn;     // the node that made this tensor (non-leaves)
 };
 
@@ -97,7 +101,10 @@ class Tensor {
   bool is_leaf() const { return impl_->grad_fn == nullptr; }
   Tensor grad() const { return Tensor(impl_->grad); }
   void set_grad(const Tensor& g) { impl_->grad = g.impl_; }
-  void zero_grad() { impl_->grad.reset(); }
+  // Drops .grad (grad() is undefined until the next backward). A row-sparse gradient
+  // (nonzero_rows set, nothing else holding it) is zeroed on those rows and kept aside
+  // (TensorImpl::spare_grad) for the next embedding backward to reuse.
+  void zero_grad() const;
   const std::shared_ptr<Node>& grad_fn() const { return impl_->grad_fn; }
   void backward() const;                   // of a one-element tensor, seed 1
   void backward(const Tensor& grad) const;  // seed `grad` (same shape)

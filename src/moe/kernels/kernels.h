@@ -78,6 +78,11 @@ void combine_backward(const T* g, const T* ys, const T* w, const int64_t* token,
 // momentum_buf may be null when h.momentum == 0.
 template <class T> void sgd_update(T* p, const T* g, T* momentum_buf, int64_t n, const SgdHyper& h);
 template <class T> void adam_update(T* p, const T* g, T* m, T* v, int64_t n, const AdamHyper& h);
+// adam_update on rows rows[0, nrows) (each row_len contiguous elements) of p, g, m, v:
+// Adam's live rows of an embedding table (optim/adam.h).
+template <class T>
+void adam_update_rows(T* p, const T* g, T* m, T* v, int64_t row_len, const int64_t* rows, int64_t nrows,
+                      const AdamHyper& h);
 // Sum of x[i]^2 accumulated in double; x *= s in place; true when no NaN/Inf.
 template <class T> double sum_squares(const T* x, int64_t n);
 template <class T> void scale_inplace(T* x, int64_t n, T s);
@@ -287,6 +292,9 @@ void cumprod_backward_rows(const T* x, const T* gy, T* gx, int64_t rows, int64_t
 
 namespace cpu {
 MOE_FAST_KERNELS(float)
+// CPU only (the live-row skip is a CPU path, optim/adam.cpp): ref::adam_update_rows in parallel.
+void adam_update_rows(float* p, const float* g, float* m, float* v, int64_t row_len, const int64_t* rows,
+                      int64_t nrows, const AdamHyper& h);
 // The built-in blocked GEMM (the MOE_BLAS=none backend; also benchmarked against BLAS).
 void gemm_blocked(bool trans_a, bool trans_b, int64_t M, int64_t N, int64_t K, float alpha,
                   const float* A, int64_t lda, const float* B, int64_t ldb, float beta, float* C,

@@ -4,6 +4,7 @@
 #include "moe/ops/index.h"
 
 #include <algorithm>
+#include <iterator>
 
 #include "moe/autograd/autograd.h"
 #include "moe/ops/dispatch.h"
@@ -162,6 +163,41 @@ void check_gather_shapes(const Tensor& x, int d, const Tensor& index, const char
 
 }  // namespace
 
+namespace {
+// leaf.grad += the rows `rows` of g scattered to ids (embedding's backward into a leaf
+// table). A table-sized gradient would be zero-filled every step and then summed into
+// .grad; instead the rows land in .grad itself when the engine-owned .grad is held by
+// nothing else, else in a copy; with no .grad yet, in the zeroed buffer zero_grad kept
+// (TensorImpl::spare_grad), else in fresh zeros. .grad's nonzero_rows become the union
+// (none if .grad was dense), as the engine's accumulation would make them.
+void accumulate_rows_into_leaf(TensorImpl& leaf, const Tensor& ids, const Tensor& rows_grad,
+                               const std::shared_ptr<const std::vector<int64_t>>& rows) {
+  const Shape& shape = leaf.shape;
+  auto exclusive = [&](const std::shared_ptr<TensorImpl>& t) {
+    return t && t.use_count() == 1 && t->storage.use_count() == 1 && t->offset == 0 && t->shape == shape &&
+           t->dtype == leaf.dtype && Tensor(t).is_contiguous();
+  };
+  std::shared_ptr<TensorImpl> acc;
+  std::shared_ptr<const std::vector<int64_t>> merged;
+  if (leaf.grad) {
+    const std::shared_ptr<const std::vector<int64_t>> had = leaf.grad->nonzero_rows;
+    acc = exclusive(leaf.grad) ? std::move(leaf.grad) : Tensor(leaf.grad).clone().impl_ptr();
+    if (had) {
+      auto u = std::make_shared<std::vector<int64_t>>();
+      std::set_union(had->begin(), had->end(), rows->begin(), rows->end(), std::back_inserter(*u));
+      merged = std::move(u);
+    }
+  } else {
+    acc = exclusive(leaf.spare_grad) ? std::move(leaf.spare_grad) : zeros_on(shape, leaf.dtype, Device::CPU).impl_ptr();
+    merged = rows;
+  }
+  leaf.spare_grad.reset();
+  index_add_into(Tensor(acc), 0, ids, rows_grad, "embedding");
+  acc->nonzero_rows = std::move(merged);
+  leaf.grad = std::move(acc);
+}
+}  // namespace
+
 Tensor embedding(const Tensor& weight, const Tensor& ids_in) {
   check_float(weight, "embedding");
   MOE_CHECK(weight.dim() == 2, "embedding: weight must be (V, D), got {}", weight.str());
@@ -181,7 +217,13 @@ Tensor embedding(const Tensor& weight, const Tensor& ids_in) {
   std::sort(rows.begin(), rows.end());
   rows.erase(std::unique(rows.begin(), rows.end()), rows.end());
   auto nonzero = std::make_shared<const std::vector<int64_t>>(std::move(rows));
-  record(out, "embedding", {weight}, [flat_ids, V, D, dt, dev, nonzero](const Tensor& g) {
+  // A CPU leaf table: the backward adds its rows straight into the leaf's .grad.
+  std::shared_ptr<TensorImpl> leaf = !weight.grad_fn() && dev == Device::CPU ? weight.impl_ptr() : nullptr;
+  record(out, "embedding", {weight}, [flat_ids, V, D, dt, dev, nonzero, leaf](const Tensor& g) {
+    if (leaf) {
+      accumulate_rows_into_leaf(*leaf, flat_ids, g.reshape({-1, D}), nonzero);
+      return std::vector<Tensor>{Tensor()};  // already accumulated: nothing for the engine to add
+    }
     // The dense (V, D) gradient: zero rows for ids not in the batch.
     Tensor gw = zeros_on({V, D}, dt, dev);
     index_add_into(gw, 0, flat_ids, g.reshape({-1, D}), "embedding");

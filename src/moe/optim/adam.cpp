@@ -59,13 +59,15 @@ void Adam::update(size_t index, const Tensor& param, const Tensor& grad) {
     }
   }
   std::inplace_merge(live.rows.begin(), live.rows.begin() + static_cast<std::ptrdiff_t>(old_size), live.rows.end());
-  // One kernel call per run of consecutive live rows.
-  for (size_t i = 0; i < live.rows.size();) {
-    size_t j = i + 1;
-    while (j < live.rows.size() && live.rows[j] == live.rows[j - 1] + 1) ++j;
-    update_range(index, param, grad, live.rows[i] * row_len, static_cast<int64_t>(j - i) * row_len, h);
-    i = j;
-  }
+  const int64_t nrows = static_cast<int64_t>(live.rows.size());
+  const Tensor &m = m_[index], &v = v_[index];
+  if (param.dtype() == DType::f32)
+    kernels::cpu::adam_update_rows(param.data<float>(), grad.data<float>(), m.data<float>(), v.data<float>(), row_len,
+                                   live.rows.data(), nrows, h);
+  else
+    kernels::ref::adam_update_rows(param.data<double>(), grad.data<double>(), m.data<double>(), v.data<double>(),
+                                   row_len, live.rows.data(), nrows, h);
+  count_updated(nrows * row_len);
 }
 
 void Adam::update_range(size_t index, const Tensor& param, const Tensor& grad, int64_t b, int64_t n,

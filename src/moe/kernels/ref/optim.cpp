@@ -51,6 +51,15 @@ void adam_update(T* p, const T* g, T* m, T* v, int64_t n, const AdamHyper& h) {
 }
 
 template <class T>
+void adam_update_rows(T* p, const T* g, T* m, T* v, int64_t row_len, const int64_t* rows, int64_t nrows,
+                      const AdamHyper& h) {
+  for (int64_t r = 0; r < nrows; ++r) {
+    const int64_t o = rows[r] * row_len;
+    adam_update(p + o, g + o, m + o, v + o, row_len, h);
+  }
+}
+
+template <class T>
 double sum_squares(const T* x, int64_t n) {
   double acc = 0;
   for (int64_t i = 0; i < n; ++i) acc += static_cast<double>(x[i]) * static_cast<double>(x[i]);
@@ -72,6 +81,7 @@ bool all_finite(const T* x, int64_t n) {
 #define MOE_INSTANTIATE(T)                                                       \
   template void sgd_update<T>(T*, const T*, T*, int64_t, const SgdHyper&);       \
   template void adam_update<T>(T*, const T*, T*, T*, int64_t, const AdamHyper&); \
+  template void adam_update_rows<T>(T*, const T*, T*, T*, int64_t, const int64_t*, int64_t, const AdamHyper&); \
   template double sum_squares<T>(const T*, int64_t);                             \
   template void scale_inplace<T>(T*, int64_t, T);                                \
   template bool all_finite<T>(const T*, int64_t);
