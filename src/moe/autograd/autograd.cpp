@@ -166,6 +166,7 @@ void run_backward(const Tensor& root, const Tensor& grad) {
     Tensor g = std::move(n->grad_accum);
     n->grad_accum = Tensor();
     std::vector<Tensor> grads = n->backward(g);
+    g = Tensor();  // a returned view of g (a reshape's) then owns its storage alone: no copy into .grad
     MOE_CHECK(grads.size() == n->edges.size(), "backward of '{}' returned {} gradients for {} inputs",
               n->name, grads.size(), n->edges.size());
     for (size_t i = 0; i < grads.size(); ++i) {

@@ -295,6 +295,21 @@ MOE_FAST_KERNELS(float)
 // CPU only (the live-row skip is a CPU path, optim/adam.cpp): ref::adam_update_rows in parallel.
 void adam_update_rows(float* p, const float* g, float* m, float* v, int64_t row_len, const int64_t* rows,
                       int64_t nrows, const AdamHyper& h);
+// One optimizer step's Adam updates over many parameters in ONE parallel region (a
+// fork/join per parameter cost more than the update of a small model's parameters):
+// segment k is adam_update(p, g, m, v, n, h) or, with rows, adam_update_rows(..., row_len,
+// rows, n / row_len, h). The same bits as those calls.
+struct AdamSegment {
+  float* p;
+  const float* g;
+  float* m;
+  float* v;
+  int64_t n;  // elements updated
+  AdamHyper h;
+  const int64_t* rows = nullptr;  // with row_len: rows of row_len elements (n = rows x row_len)
+  int64_t row_len = 0;
+};
+void adam_update_segments(const AdamSegment* segments, int64_t count);
 // The built-in blocked GEMM (the MOE_BLAS=none backend; also benchmarked against BLAS).
 void gemm_blocked(bool trans_a, bool trans_b, int64_t M, int64_t N, int64_t K, float alpha,
                   const float* A, int64_t lda, const float* B, int64_t ldb, float beta, float* C,

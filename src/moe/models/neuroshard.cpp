@@ -128,6 +128,7 @@ Tensor NeuroShard::features(const std::vector<std::string>& texts) const {
     const Tensor idt = Tensor::from_vector(ids, {static_cast<int64_t>(ids.size())});
     rows.push_back(mean(embedding(table_->weight(), idt), {0}));
   }
+  if (rows.size() == 1) return rows[0].unsqueeze(0);  // one text (as the trainer steps): a view, no copy
   return stack(rows, 0);
 }
 

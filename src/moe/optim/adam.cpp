@@ -61,13 +61,21 @@ void Adam::update(size_t index, const Tensor& param, const Tensor& grad) {
   std::inplace_merge(live.rows.begin(), live.rows.begin() + static_cast<std::ptrdiff_t>(old_size), live.rows.end());
   const int64_t nrows = static_cast<int64_t>(live.rows.size());
   const Tensor &m = m_[index], &v = v_[index];
-  if (param.dtype() == DType::f32)
-    kernels::cpu::adam_update_rows(param.data<float>(), grad.data<float>(), m.data<float>(), v.data<float>(), row_len,
-                                   live.rows.data(), nrows, h);
-  else
+  if (param.dtype() == DType::f32) {
+    queued_.push_back({param.data<float>(), grad.data<float>(), m.data<float>(), v.data<float>(), nrows * row_len, h,
+                       live.rows.data(), row_len});
+    queued_grads_.push_back(grad);
+  } else {
     kernels::ref::adam_update_rows(param.data<double>(), grad.data<double>(), m.data<double>(), v.data<double>(),
                                    row_len, live.rows.data(), nrows, h);
+  }
   count_updated(nrows * row_len);
+}
+
+void Adam::finish_step() {
+  kernels::cpu::adam_update_segments(queued_.data(), static_cast<int64_t>(queued_.size()));
+  queued_.clear();
+  queued_grads_.clear();
 }
 
 void Adam::update_range(size_t index, const Tensor& param, const Tensor& grad, int64_t b, int64_t n,
@@ -75,8 +83,8 @@ void Adam::update_range(size_t index, const Tensor& param, const Tensor& grad, i
   const Tensor &m = m_[index], &v = v_[index];
   switch (backend_of(param, kind())) {
     case Backend::cpu_f32:
-      kernels::cpu::adam_update(param.data<float>() + b, grad.data<float>() + b, m.data<float>() + b,
-                                v.data<float>() + b, n, h);
+      queued_.push_back({param.data<float>() + b, grad.data<float>() + b, m.data<float>() + b, v.data<float>() + b, n, h});
+      queued_grads_.push_back(grad);
       break;
     case Backend::ref_f64:
       kernels::ref::adam_update(param.data<double>() + b, grad.data<double>() + b, m.data<double>() + b,

@@ -44,6 +44,7 @@ class Adam : public Optimizer {
  private:
   void update(size_t index, const Tensor& param, const Tensor& grad) override;
   void state_loaded() override;
+  void finish_step() override;  // runs the queued float32 CPU updates in one parallel region
   // The update of elements [begin, begin + n) of parameter `index`.
   void update_range(size_t index, const Tensor& param, const Tensor& grad, int64_t begin, int64_t n,
                     const kernels::AdamHyper& h);
@@ -58,6 +59,10 @@ class Adam : public Optimizer {
     std::vector<int64_t> rows;  // the flagged rows, sorted
   };
   std::vector<LiveRows> live_;
+  // A step's float32 CPU updates, queued by update() (with the gradients they read, kept
+  // alive) and run together by finish_step().
+  std::vector<kernels::cpu::AdamSegment> queued_;
+  std::vector<Tensor> queued_grads_;
 };
 
 class AdamW : public Adam {

@@ -44,6 +44,7 @@ void Optimizer::step() {
               "{}.step: gradient {} of parameter '{}' does not match {}", kind_, g.str(), name, p.str());
     update(i, p, g.contiguous());
   }
+  finish_step();
 }
 
 Tensor Optimizer::add_state(const std::string& name, const Shape& shape, DType dtype, Device device) {

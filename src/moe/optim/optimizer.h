@@ -46,6 +46,9 @@ class Optimizer {
  protected:
   // Called at the end of load_state_dict (the state tensors changed).
   virtual void state_loaded() {}
+  // Called at the end of step(), after update() of every parameter with a gradient
+  // (an optimizer may queue its updates and run them together here).
+  virtual void finish_step() {}
   void count_updated(int64_t elements) { last_step_elements_ += elements; }
   // Registers one state tensor (zeros of `shape` and `dtype`) named `name`;
   // returns its handle (load_state_dict copies into it, so the handle stays valid).

@@ -123,6 +123,53 @@ void adam_update_rows(float* p, const float* g, float* m, float* v, int64_t row_
   });
 }
 
+void adam_update_segments(const AdamSegment* segments, int64_t count) {
+  // Work items of about kItem elements (whole rows for row segments), one parallel_for.
+  constexpr int64_t kItem = 4096;
+  struct Item {
+    int64_t segment, begin, end;  // elements [begin, end), or rows [begin, end) of a row segment
+  };
+  std::vector<Item> items;
+  std::vector<AdamConsts> consts;
+  consts.reserve(static_cast<size_t>(count));
+  int64_t total = 0;
+  for (int64_t k = 0; k < count; ++k) {
+    const AdamSegment& s = segments[k];
+    consts.emplace_back(s.h);
+    total += s.n;
+    const bool by_rows = s.rows != nullptr;
+    const int64_t units = by_rows ? s.n / s.row_len : s.n, step = by_rows ? std::max<int64_t>(1, kItem / s.row_len) : kItem;
+    for (int64_t b = 0; b < units; b += step) items.push_back({k, b, std::min(units, b + step)});
+  }
+  // parallel_for hands each thread a contiguous run of items; deal them out round-robin
+  // first, so each thread gets its share of every segment (scattered embedding rows
+  // update slower than a contiguous matrix: contiguous runs left one thread waiting).
+  const int64_t nt = num_threads();
+  if (nt > 1 && static_cast<int64_t>(items.size()) > nt) {
+    std::vector<Item> dealt;
+    dealt.reserve(items.size());
+    for (int64_t t = 0; t < nt; ++t)
+      for (size_t i = static_cast<size_t>(t); i < items.size(); i += static_cast<size_t>(nt)) dealt.push_back(items[i]);
+    items.swap(dealt);
+  }
+  const int64_t cost = items.empty() ? 0 : 16 * total / static_cast<int64_t>(items.size());
+  parallel_for(static_cast<int64_t>(items.size()), cost, [&](int64_t i0, int64_t i1) {
+    for (int64_t i = i0; i < i1; ++i) {
+      const Item& it = items[static_cast<size_t>(i)];
+      const AdamSegment& s = segments[it.segment];
+      const AdamConsts& c = consts[static_cast<size_t>(it.segment)];
+      if (s.rows) {
+        for (int64_t r = it.begin; r < it.end; ++r) {
+          const int64_t o = s.rows[r] * s.row_len;
+          adam_block(s.p + o, s.g + o, s.m + o, s.v + o, s.row_len, c);
+        }
+      } else {
+        adam_block(s.p + it.begin, s.g + it.begin, s.m + it.begin, s.v + it.begin, it.end - it.begin, c);
+      }
+    }
+  });
+}
+
 namespace {
 // Sum of squares in double over 8 interleaved accumulators: independent additions
 // vectorise, where ref::'s one running sum is a chain of dependent adds (3% of a char-LM
