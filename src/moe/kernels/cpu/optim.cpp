@@ -141,15 +141,24 @@ void adam_update_segments(const AdamSegment* segments, int64_t count) {
     const int64_t units = by_rows ? s.n / s.row_len : s.n, step = by_rows ? std::max<int64_t>(1, kItem / s.row_len) : kItem;
     for (int64_t b = 0; b < units; b += step) items.push_back({k, b, std::min(units, b + step)});
   }
-  // parallel_for hands each thread a contiguous run of items; deal them out round-robin
-  // first, so each thread gets its share of every segment (scattered embedding rows
-  // update slower than a contiguous matrix: contiguous runs left one thread waiting).
+  // parallel_for hands each thread a contiguous run of items. Order them so that run t
+  // holds the t-th contiguous part of every segment: each thread gets its share of each
+  // parameter (scattered embedding rows update slower than a contiguous matrix, so runs
+  // of whole parameters left one thread waiting) and still streams through memory.
   const int64_t nt = num_threads();
   if (nt > 1 && static_cast<int64_t>(items.size()) > nt) {
     std::vector<Item> dealt;
     dealt.reserve(items.size());
     for (int64_t t = 0; t < nt; ++t)
-      for (size_t i = static_cast<size_t>(t); i < items.size(); i += static_cast<size_t>(nt)) dealt.push_back(items[i]);
+      for (size_t first = 0; first < items.size();) {  // each segment's items are adjacent
+        size_t last = first;
+        while (last < items.size() && items[last].segment == items[first].segment) ++last;
+        const size_t u = last - first;
+        for (size_t i = first + u * static_cast<size_t>(t) / static_cast<size_t>(nt);
+             i < first + u * static_cast<size_t>(t + 1) / static_cast<size_t>(nt); ++i)
+          dealt.push_back(items[i]);
+        first = last;
+      }
     items.swap(dealt);
   }
   const int64_t cost = items.empty() ? 0 : 16 * total / static_cast<int64_t>(items.size());
