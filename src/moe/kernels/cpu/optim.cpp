@@ -124,58 +124,35 @@ void adam_update_rows(float* p, const float* g, float* m, float* v, int64_t row_
 }
 
 void adam_update_segments(const AdamSegment* segments, int64_t count) {
-  // Work items of about kItem elements (whole rows for row segments), one parallel_for.
-  constexpr int64_t kItem = 4096;
-  struct Item {
-    int64_t segment, begin, end;  // elements [begin, end), or rows [begin, end) of a row segment
-  };
-  std::vector<Item> items;
+  // Thread t of nt updates the t-th contiguous share of EVERY segment (elements, or rows
+  // of a row segment), all in one parallel_for over the shares: the threads get equal
+  // work whatever the mix of parameters (a whole parameter per thread left one waiting:
+  // scattered embedding rows update slower than a contiguous matrix) and each still
+  // streams through memory.
   std::vector<AdamConsts> consts;
   consts.reserve(static_cast<size_t>(count));
   int64_t total = 0;
   for (int64_t k = 0; k < count; ++k) {
-    const AdamSegment& s = segments[k];
-    consts.emplace_back(s.h);
-    total += s.n;
-    const bool by_rows = s.rows != nullptr;
-    const int64_t units = by_rows ? s.n / s.row_len : s.n, step = by_rows ? std::max<int64_t>(1, kItem / s.row_len) : kItem;
-    for (int64_t b = 0; b < units; b += step) items.push_back({k, b, std::min(units, b + step)});
+    consts.emplace_back(segments[k].h);
+    total += segments[k].n;
   }
-  // parallel_for hands each thread a contiguous run of items. Order them so that run t
-  // holds the t-th contiguous part of every segment: each thread gets its share of each
-  // parameter (scattered embedding rows update slower than a contiguous matrix, so runs
-  // of whole parameters left one thread waiting) and still streams through memory.
-  const int64_t nt = num_threads();
-  if (nt > 1 && static_cast<int64_t>(items.size()) > nt) {
-    std::vector<Item> dealt;
-    dealt.reserve(items.size());
-    for (int64_t t = 0; t < nt; ++t)
-      for (size_t first = 0; first < items.size();) {  // each segment's items are adjacent
-        size_t last = first;
-        while (last < items.size() && items[last].segment == items[first].segment) ++last;
-        const size_t u = last - first;
-        for (size_t i = first + u * static_cast<size_t>(t) / static_cast<size_t>(nt);
-             i < first + u * static_cast<size_t>(t + 1) / static_cast<size_t>(nt); ++i)
-          dealt.push_back(items[i]);
-        first = last;
-      }
-    items.swap(dealt);
-  }
-  const int64_t cost = items.empty() ? 0 : 16 * total / static_cast<int64_t>(items.size());
-  parallel_for(static_cast<int64_t>(items.size()), cost, [&](int64_t i0, int64_t i1) {
-    for (int64_t i = i0; i < i1; ++i) {
-      const Item& it = items[static_cast<size_t>(i)];
-      const AdamSegment& s = segments[it.segment];
-      const AdamConsts& c = consts[static_cast<size_t>(it.segment)];
-      if (s.rows) {
-        for (int64_t r = it.begin; r < it.end; ++r) {
+  const int64_t nt = std::max(1, num_threads());
+  parallel_for(nt, 16 * total / nt, [&](int64_t t0, int64_t t1) {
+    for (int64_t t = t0; t < t1; ++t)
+      for (int64_t k = 0; k < count; ++k) {
+        const AdamSegment& s = segments[k];
+        const AdamConsts& c = consts[static_cast<size_t>(k)];
+        const int64_t units = s.rows ? s.n / s.row_len : s.n;
+        const int64_t b = units * t / nt, e = units * (t + 1) / nt;
+        if (!s.rows) {
+          adam_block(s.p + b, s.g + b, s.m + b, s.v + b, e - b, c);
+          continue;
+        }
+        for (int64_t r = b; r < e; ++r) {
           const int64_t o = s.rows[r] * s.row_len;
           adam_block(s.p + o, s.g + o, s.m + o, s.v + o, s.row_len, c);
         }
-      } else {
-        adam_block(s.p + it.begin, s.g + it.begin, s.m + it.begin, s.v + it.begin, it.end - it.begin, c);
       }
-    }
   });
 }
 
