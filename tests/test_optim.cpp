@@ -430,7 +430,29 @@ TEST(OptimKernels, CpuMatchesRef) {
     return r;
   }();
   h.step = 6;
-  kernels::cpu::adam_update_rows(p.data(), g.data(), m.data(), v.data(), 61, rows.data(), static_cast<int64_t>(rows.size()), h);
+  // ... as one row segment of a multi-parameter step (cpu::adam_update_segments)
+  const kernels::cpu::AdamSegment row_segment{p.data(), g.data(), m.data(), v.data(),
+                                              static_cast<int64_t>(rows.size()) * 61, h, rows.data(), 61};
+  kernels::cpu::adam_update_segments(&row_segment, 1);
+  // Several segments in one call (each thread takes a share of each): a dense piece with
+  // its own step count, a row segment, a 7-element piece: the same bits as ref::, one by one.
+  {
+    auto pa = p, ma = m, va = v, pb = p, mb = m, vb = v;
+    kernels::AdamHyper h2 = h;
+    h2.step = 2;
+    const std::vector<int64_t> few_rows = {0, 40, 41, 900};
+    const std::vector<kernels::cpu::AdamSegment> segs = {
+        {pa.data() + 100000, g.data() + 100000, ma.data() + 100000, va.data() + 100000, 50001, h2},
+        {pa.data(), g.data(), ma.data(), va.data(), 4 * 61, h, few_rows.data(), 61},
+        {pa.data() + 199990, g.data() + 199990, ma.data() + 199990, va.data() + 199990, 7, h}};
+    kernels::cpu::adam_update_segments(segs.data(), static_cast<int64_t>(segs.size()));
+    kernels::ref::adam_update(pb.data() + 100000, g.data() + 100000, mb.data() + 100000, vb.data() + 100000, 50001, h2);
+    kernels::ref::adam_update_rows(pb.data(), g.data(), mb.data(), vb.data(), 61, few_rows.data(), 4, h);
+    kernels::ref::adam_update(pb.data() + 199990, g.data() + 199990, mb.data() + 199990, vb.data() + 199990, 7, h);
+    EXPECT_EQ(pa, pb);
+    EXPECT_EQ(ma, mb);
+    EXPECT_EQ(va, vb);
+  }
   kernels::ref::adam_update_rows(p2.data(), g.data(), m2.data(), v2.data(), 61, rows.data(), static_cast<int64_t>(rows.size()), h);
   EXPECT_EQ(p, p2);
   EXPECT_EQ(m, m2);

@@ -292,10 +292,7 @@ void cumprod_backward_rows(const T* x, const T* gy, T* gx, int64_t rows, int64_t
 
 namespace cpu {
 MOE_FAST_KERNELS(float)
-// CPU only (the live-row skip is a CPU path, optim/adam.cpp): ref::adam_update_rows in parallel.
-void adam_update_rows(float* p, const float* g, float* m, float* v, int64_t row_len, const int64_t* rows,
-                      int64_t nrows, const AdamHyper& h);
-// One optimizer step's Adam updates over many parameters in ONE parallel region (a
+// CPU only (optim/adam.cpp queues a step's float32 updates). One optimizer step's Adam updates over many parameters in ONE parallel region (a
 // fork/join per parameter cost more than the update of a small model's parameters):
 // segment k is adam_update(p, g, m, v, n, h) or, with rows, adam_update_rows(..., row_len,
 // rows, n / row_len, h). The same bits as those calls.

@@ -45,7 +45,7 @@ void Adam::update(size_t index, const Tensor& param, const Tensor& grad) {
                        param.device() == Device::CPU;
   if (live.all || !nonzero || !skip_ok) {
     live.all = true;
-    update_range(index, param, grad, 0, param.numel(), h);
+    update_dense(index, param, grad, h);
     return;
   }
   const int64_t R = param.size(0), row_len = R > 0 ? param.numel() / R : 0;
@@ -78,21 +78,20 @@ void Adam::finish_step() {
   queued_grads_.clear();
 }
 
-void Adam::update_range(size_t index, const Tensor& param, const Tensor& grad, int64_t b, int64_t n,
-                        const kernels::AdamHyper& h) {
+void Adam::update_dense(size_t index, const Tensor& param, const Tensor& grad, const kernels::AdamHyper& h) {
   const Tensor &m = m_[index], &v = v_[index];
+  const int64_t n = param.numel();
   switch (backend_of(param, kind())) {
     case Backend::cpu_f32:
-      queued_.push_back({param.data<float>() + b, grad.data<float>() + b, m.data<float>() + b, v.data<float>() + b, n, h});
+      queued_.push_back({param.data<float>(), grad.data<float>(), m.data<float>(), v.data<float>(), n, h});
       queued_grads_.push_back(grad);
       break;
     case Backend::ref_f64:
-      kernels::ref::adam_update(param.data<double>() + b, grad.data<double>() + b, m.data<double>() + b,
-                                v.data<double>() + b, n, h);
+      kernels::ref::adam_update(param.data<double>(), grad.data<double>(), m.data<double>(), v.data<double>(), n, h);
       break;
     case Backend::cuda_f32:
-      MOE_CUDA_ONLY(kind(), kernels::cuda::adam_update(param.data<float>() + b, grad.data<float>() + b,
-                                                       m.data<float>() + b, v.data<float>() + b, n, h));
+      MOE_CUDA_ONLY(kind(), kernels::cuda::adam_update(param.data<float>(), grad.data<float>(), m.data<float>(),
+                                                       v.data<float>(), n, h));
       break;
   }
   count_updated(n);

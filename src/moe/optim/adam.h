@@ -45,9 +45,8 @@ class Adam : public Optimizer {
   void update(size_t index, const Tensor& param, const Tensor& grad) override;
   void state_loaded() override;
   void finish_step() override;  // runs the queued float32 CPU updates in one parallel region
-  // The update of elements [begin, begin + n) of parameter `index`.
-  void update_range(size_t index, const Tensor& param, const Tensor& grad, int64_t begin, int64_t n,
-                    const kernels::AdamHyper& h);
+  // The update of every element of parameter `index`.
+  void update_dense(size_t index, const Tensor& param, const Tensor& grad, const kernels::AdamHyper& h);
   AdamOptions options_;
   bool decoupled_weight_decay_;
   std::vector<Tensor> m_, v_, steps_;  // one each per parameter

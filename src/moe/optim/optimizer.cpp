@@ -36,13 +36,18 @@ void Optimizer::zero_grad() {
 void Optimizer::step() {
   NoGradGuard no_grad;
   last_step_elements_ = 0;
-  for (size_t i = 0; i < params_.size(); ++i) {
-    const auto& [name, p] = params_[i];
-    Tensor g = p.grad();
-    if (!g.defined()) continue;
-    MOE_CHECK(g.shape() == p.shape() && g.dtype() == p.dtype(),
-              "{}.step: gradient {} of parameter '{}' does not match {}", kind_, g.str(), name, p.str());
-    update(i, p, g.contiguous());
+  try {
+    for (size_t i = 0; i < params_.size(); ++i) {
+      const auto& [name, p] = params_[i];
+      Tensor g = p.grad();
+      if (!g.defined()) continue;
+      MOE_CHECK(g.shape() == p.shape() && g.dtype() == p.dtype(),
+                "{}.step: gradient {} of parameter '{}' does not match {}", kind_, g.str(), name, p.str());
+      update(i, p, g.contiguous());
+    }
+  } catch (...) {
+    finish_step();  // the parameters before the bad one are updated, as without queueing
+    throw;
   }
   finish_step();
 }

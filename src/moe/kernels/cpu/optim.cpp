@@ -112,17 +112,6 @@ void adam_update(float* p, const float* g, float* m, float* v, int64_t n, const 
   parallel_for(n, 16, [&](int64_t b, int64_t e) { adam_block(p + b, g + b, m + b, v + b, e - b, c); });
 }
 
-void adam_update_rows(float* p, const float* g, float* m, float* v, int64_t row_len, const int64_t* rows,
-                      int64_t nrows, const AdamHyper& h) {
-  const AdamConsts c(h);
-  parallel_for(nrows, 16 * row_len, [&](int64_t b, int64_t e) {
-    for (int64_t r = b; r < e; ++r) {
-      const int64_t o = rows[r] * row_len;
-      adam_block(p + o, g + o, m + o, v + o, row_len, c);
-    }
-  });
-}
-
 void adam_update_segments(const AdamSegment* segments, int64_t count) {
   // Thread t of nt updates the t-th contiguous share of EVERY segment (elements, or rows
   // of a row segment), all in one parallel_for over the shares: the threads get equal
