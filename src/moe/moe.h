@@ -21,6 +21,7 @@
 #include "moe/ops/matmul.h"
 #include "moe/ops/norm.h"
 #include "moe/ops/reduce.h"
+#include "moe/ops/shard_linear.h"
 #include "moe/nn/attention.h"
 #include "moe/nn/embedding.h"
 #include "moe/nn/linear.h"

@@ -12,6 +12,7 @@
 #include "moe/ops/elementwise.h"
 #include "moe/ops/index.h"
 #include "moe/ops/join.h"
+#include "moe/ops/shard_linear.h"
 #include "moe/ops/matmul.h"
 #include "moe/ops/reduce.h"
 #include "moe/ops/softmax.h"
@@ -95,11 +96,8 @@ Tensor NeuroShardLayer::forward(const Tensor& x, const Tensor& alpha) const {
                 alpha.size(1) == shards_,
             "NeuroShardLayer: expected x (B, {}) and alpha (B, {}), got x {} and alpha {}", dim_, shards_, x.str(),
             alpha.str());
-  const int64_t b = x.size(0);
-  Tensor vx = linear(x, v_.reshape({shards_ * rank_, dim_}));  // (B, S rank): V_i x for every shard
-  Tensor mixed = mul(vx.reshape({b, shards_, rank_}), alpha.unsqueeze(-1)).reshape({b, shards_ * rank_});
-  Tensor u_cat = u_.permute({1, 0, 2}).reshape({dim_, shards_ * rank_});  // [U_1 .. U_S]
-  return add(linear(x, w_base_), linear(mixed, u_cat));
+  // One op (ops/shard_linear.h): W_base x + [U_1 .. U_S] (alpha_i (V_i x))_i.
+  return shard_linear(x, alpha, w_base_, u_, v_);
 }
 
 NeuroShard::NeuroShard(const NeuroShardConfig& config, Rng& rng, DType dtype) : config_(config), dtype_(dtype) {
