@@ -57,9 +57,9 @@ double replay_adam_us(int64_t n) {
 }
 
 // Median step time over `steps` after `warmup` steps (for NeuroShard one pass over the
-// texts: the steady state, where Adam updates every table row the texts use), each step followed by one replay of the
-// step's GEMMs (logged from a warm-up step) and of its optimizer update, so they see
-// the same machine load.
+// texts: the steady state, where Adam updates every table row the texts use), each step
+// followed by one replay of the step's GEMMs (logged from a warm-up step) and of its
+// optimizer update, so they see the same machine load.
 template <class Step>
 SmallTiming time_small(int64_t steps, int64_t warmup, const optim::Optimizer& opt, Step&& step) {
   for (int64_t i = 0; i < warmup; ++i) step(i);

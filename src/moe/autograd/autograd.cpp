@@ -108,13 +108,11 @@ void record(Tensor& out, const char* name, const std::vector<Tensor>& inputs, Ba
   out.impl()->requires_grad = true;
 }
 
-// The union of two gradients' nonzero rows (TensorImpl::nonzero_rows); null (dense)
-// unless both have them.
-static std::shared_ptr<const std::vector<int64_t>> merged_rows(const Tensor& a, const Tensor& b) {
-  const auto &ra = a.impl()->nonzero_rows, &rb = b.impl()->nonzero_rows;
-  if (!ra || !rb) return nullptr;
+std::shared_ptr<const std::vector<int64_t>> merge_nonzero_rows(const std::shared_ptr<const std::vector<int64_t>>& a,
+                                                               const std::shared_ptr<const std::vector<int64_t>>& b) {
+  if (!a || !b) return nullptr;
   auto rows = std::make_shared<std::vector<int64_t>>();
-  std::set_union(ra->begin(), ra->end(), rb->begin(), rb->end(), std::back_inserter(*rows));
+  std::set_union(a->begin(), a->end(), b->begin(), b->end(), std::back_inserter(*rows));
   return rows;
 }
 
@@ -122,7 +120,7 @@ static Tensor accumulate(const Tensor& acc, const Tensor& g) {
   // Out of place: a gradient tensor may be shared by several edges.
   if (!acc.defined()) return g;
   Tensor sum = add(acc, g);
-  sum.impl()->nonzero_rows = merged_rows(acc, g);
+  sum.impl()->nonzero_rows = merge_nonzero_rows(acc.impl()->nonzero_rows, g.impl()->nonzero_rows);
   return sum;
 }
 

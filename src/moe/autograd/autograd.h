@@ -71,6 +71,11 @@ void record(Tensor& out, const char* name, const std::vector<Tensor>& inputs, Ba
 // the .grad of every leaf that requires grad.
 void run_backward(const Tensor& root, const Tensor& grad);
 
+// The union of two gradients' row lists (TensorImpl::nonzero_rows): null, meaning dense,
+// unless both are given. For code that sums two gradients.
+std::shared_ptr<const std::vector<int64_t>> merge_nonzero_rows(const std::shared_ptr<const std::vector<int64_t>>& a,
+                                                               const std::shared_ptr<const std::vector<int64_t>>& b);
+
 // Number of nodes recorded since start (for tests and the per-op overhead benchmark).
 uint64_t nodes_recorded();
 

@@ -4,7 +4,6 @@
 #include "moe/ops/index.h"
 
 #include <algorithm>
-#include <iterator>
 
 #include "moe/autograd/autograd.h"
 #include "moe/ops/dispatch.h"
@@ -180,13 +179,8 @@ void accumulate_rows_into_leaf(TensorImpl& leaf, const Tensor& ids, const Tensor
   std::shared_ptr<TensorImpl> acc;
   std::shared_ptr<const std::vector<int64_t>> merged;
   if (leaf.grad) {
-    const std::shared_ptr<const std::vector<int64_t>> had = leaf.grad->nonzero_rows;
+    merged = merge_nonzero_rows(leaf.grad->nonzero_rows, rows);
     acc = exclusive(leaf.grad) ? std::move(leaf.grad) : Tensor(leaf.grad).clone().impl_ptr();
-    if (had) {
-      auto u = std::make_shared<std::vector<int64_t>>();
-      std::set_union(had->begin(), had->end(), rows->begin(), rows->end(), std::back_inserter(*u));
-      merged = std::move(u);
-    }
   } else {
     acc = exclusive(leaf.spare_grad) ? std::move(leaf.spare_grad) : zeros_on(shape, leaf.dtype, Device::CPU).impl_ptr();
     merged = rows;

@@ -98,8 +98,33 @@ void Adam::update_dense(size_t index, const Tensor& param, const Tensor& grad, c
 }
 
 void Adam::state_loaded() {
-  // The loaded moments may be nonzero anywhere: update whole parameters from now on.
-  for (LiveRows& live : live_) live = LiveRows{true, {}, {}};
+  // The live rows of a resumed run are the rows whose loaded m or v is nonzero anywhere
+  // (exactly the rows the dense update would change with a zero gradient), so a resumed
+  // run keeps skipping the rest. Parameters off the CPU update whole.
+  for (size_t i = 0; i < live_.size(); ++i) {
+    LiveRows& live = live_[i];
+    live = LiveRows{};
+    const Tensor &m = m_[i], &v = v_[i];
+    if (m.device() != Device::CPU || m.dim() < 1 || m.numel() == 0) {
+      live.all = true;
+      continue;
+    }
+    const int64_t R = m.size(0), row_len = m.numel() / R;
+    live.flag.assign(static_cast<size_t>(R), 0);
+    auto scan = [&](auto tag) {
+      using T = decltype(tag);
+      const T *pm = m.data<T>(), *pv = v.data<T>();
+      for (int64_t r = 0; r < R; ++r)
+        for (int64_t j = r * row_len; j < (r + 1) * row_len; ++j)
+          if (pm[j] != T(0) || pv[j] != T(0)) {
+            live.flag[static_cast<size_t>(r)] = 1;
+            live.rows.push_back(r);
+            break;
+          }
+    };
+    if (m.dtype() == DType::f64) scan(double{});
+    else scan(float{});
+  }
 }
 
 }  // namespace moe::optim

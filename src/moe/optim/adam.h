@@ -16,6 +16,7 @@
 // rows are updated: a NeuroShard step updates the few hundred rows of its 5000-row
 // table its training texts use instead of all of them. Any other gradient, weight
 // decay or eps = 0 updates the whole parameter, as does every step after one such.
+// load_state_dict recomputes the live rows from the loaded moments.
 #pragma once
 #include "moe/kernels/kernels.h"
 #include "moe/optim/optimizer.h"
@@ -51,7 +52,7 @@ class Adam : public Optimizer {
   bool decoupled_weight_decay_;
   std::vector<Tensor> m_, v_, steps_;  // one each per parameter
   // Rows (dim 0) of a parameter whose m and v may be nonzero; `all` once a dense
-  // gradient (or a loaded state) was seen.
+  // gradient was seen.
   struct LiveRows {
     bool all = false;
     std::vector<char> flag;     // per row, once used
